@@ -1,0 +1,32 @@
+"""Shared test fixtures: the location of the real market data beside the repository."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path:
+    """``$INVRISK_SHARED_DATA`` or ``<repo>/../shared/data``."""
+    env = os.environ.get("INVRISK_SHARED_DATA")
+    return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+
+
+def require_data(relative: str) -> Path:
+    """Path of a shared data file; skip if it is missing, fail if it is missing under CI."""
+    path = shared_data_dir() / relative
+    if not path.exists():
+        msg = f"shared data file {path} is missing (set INVRISK_SHARED_DATA)"
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    return shared_data_dir()
