@@ -7,7 +7,7 @@ from typing import TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["ArrayLike", "BoolArray", "Float64Array", "Int8Array", "Int64Array", "FloatOrArray"]
+__all__ = ["ArrayLike", "BoolArray", "Float64Array", "FloatOrArray", "Int8Array", "Int64Array"]
 
 Float64Array: TypeAlias = npt.NDArray[np.float64]
 Int64Array: TypeAlias = npt.NDArray[np.int64]

@@ -16,7 +16,7 @@ from typing import overload
 
 import numpy as np
 
-from invrisk._typing import ArrayLike, Float64Array
+from invrisk._typing import ArrayLike, Float64Array, Int64Array
 from invrisk.errors import InvalidArgumentError
 
 __all__ = [
@@ -80,7 +80,7 @@ def year_fraction(start_ns: ArrayLike, end_ns: ArrayLike) -> float | Float64Arra
     return out
 
 
-def ms_to_ns(ms: ArrayLike) -> np.int64 | np.ndarray:
+def ms_to_ns(ms: ArrayLike) -> int | Int64Array:
     """Milliseconds since the epoch (exchange timestamps) to int64 nanoseconds."""
     arr = np.asarray(ms)
     if arr.dtype.kind == "f":
@@ -89,7 +89,9 @@ def ms_to_ns(ms: ArrayLike) -> np.int64 | np.ndarray:
         out = np.rint(arr * NS_PER_MS).astype(np.int64)
     else:
         out = arr.astype(np.int64) * NS_PER_MS
-    return out[()] if out.ndim == 0 else out
+    if out.ndim == 0:
+        return int(out)
+    return out
 
 
 def datetime_to_ns(dt: datetime) -> int:
