@@ -86,9 +86,9 @@ def ms_to_ns(ms: ArrayLike) -> int | Int64Array:
     if arr.dtype.kind == "f":
         if not np.all(np.isfinite(arr)):
             raise InvalidArgumentError("ms", ms, "finite millisecond timestamps")
-        out = np.rint(arr * NS_PER_MS).astype(np.int64)
+        out: Int64Array = np.rint(arr * NS_PER_MS).astype(np.int64)
     else:
-        out = arr.astype(np.int64) * NS_PER_MS
+        out = arr.astype(np.int64) * np.int64(NS_PER_MS)
     if out.ndim == 0:
         return int(out)
     return out
