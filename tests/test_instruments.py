@@ -164,7 +164,7 @@ def test_kind_specific_fields_are_rejected_on_other_kinds() -> None:
 
 def test_instrument_is_keyword_only() -> None:
     with pytest.raises(TypeError):
-        Instrument("BTC-PERPETUAL")  # type: ignore[misc]
+        Instrument("BTC-PERPETUAL")  # type: ignore[call-arg]
 
 
 # -- Deribit names -----------------------------------------------------------------------------
@@ -496,7 +496,9 @@ def test_hypothesis_deribit_option_names(
     currency: str, day: date, whole: int, fraction: str, letter: str
 ) -> None:
     month = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-    name = f"{currency}-{day.day}{month[day.month - 1]}{day.year % 100:02d}-{whole}{fraction}-{letter}"
+    name = (
+        f"{currency}-{day.day}{month[day.month - 1]}{day.year % 100:02d}-{whole}{fraction}-{letter}"
+    )
     inst = parse_deribit(name)
     assert format_deribit(inst) == name
     assert inst.expiry_ns == expiry_ns(day.year, day.month, day.day)
@@ -517,7 +519,7 @@ NAME_COLUMNS = ("instrument_name", "futures_instrument_name", "underlying_index"
 
 def _read_rows(path: Path) -> list[dict[str, str]]:
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", newline="") as handle:  # type: ignore[operator]
+    with opener(path, "rt", newline="") as handle:
         return list(csv.DictReader(handle))
 
 
@@ -563,6 +565,6 @@ def test_real_names_agree_with_the_files_expiry_and_strike() -> None:
         assert inst.tick_size == float(row["tick_size"])
         assert inst.min_size == float(row["min_trade_amount"])
         expiry_dt = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(
-            microseconds=inst.expiry_ns // 1_000  # type: ignore[operator]
+            microseconds=inst.expiry_ns // 1_000
         )
         assert expiry_dt.hour == 8 and expiry_dt.minute == 0

@@ -56,6 +56,16 @@ _IV_STEP_TOL = 1e-8
 
 
 @register_jitable
+def step(a: Float64Array) -> int:
+    """Index step of an input: 1 for a length-n array, 0 for a length-1 array.
+
+    Inputs that are scalars after broadcasting are passed as length-1 arrays instead of being
+    copied out to length n; element ``i`` of input ``a`` is ``a[i * step(a)]``.
+    """
+    return 0 if a.shape[0] == 1 else 1
+
+
+@register_jitable
 def norm_cdf(x: float) -> float:
     """Standard normal CDF via erfc, accurate in both tails."""
     return 0.5 * math.erfc(-x / _SQRT2)
@@ -146,10 +156,31 @@ def greeks_kernel(
     rho_carry: float,
     out: Float64Array,
 ) -> None:
-    """Fill ``out`` (shape (9, n)) with price and Greeks for n options (flat, equal length)."""
-    n = s.shape[0]
+    """Fill ``out`` (shape (9, n)) with price and Greeks of n options.
+
+    Inputs are flat arrays of length n or 1 (a length-1 input applies to every option).
+    """
+    n = out.shape[1]
+    j_cp, j_s, j_k, j_t, j_v, j_r, j_b = (
+        step(cp),
+        step(s),
+        step(k),
+        step(t),
+        step(vol),
+        step(r),
+        step(b),
+    )
     for i in prange(n):
-        res = greeks_one(cp[i], s[i], k[i], t[i], vol[i], r[i], b[i], rho_carry)
+        res = greeks_one(
+            cp[i * j_cp],
+            s[i * j_s],
+            k[i * j_k],
+            t[i * j_t],
+            vol[i * j_v],
+            r[i * j_r],
+            b[i * j_b],
+            rho_carry,
+        )
         out[0, i] = res[0]
         out[1, i] = res[1]
         out[2, i] = res[2]
@@ -186,9 +217,20 @@ def price_kernel(
     b: Float64Array,
     out: Float64Array,
 ) -> None:
-    n = s.shape[0]
+    n = out.shape[0]
+    j_cp, j_s, j_k, j_t, j_v, j_r, j_b = (
+        step(cp),
+        step(s),
+        step(k),
+        step(t),
+        step(vol),
+        step(r),
+        step(b),
+    )
     for i in prange(n):
-        out[i] = price_one(cp[i], s[i], k[i], t[i], vol[i], r[i], b[i])
+        out[i] = price_one(
+            cp[i * j_cp], s[i * j_s], k[i * j_k], t[i * j_t], vol[i * j_v], r[i * j_r], b[i * j_b]
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -366,9 +408,12 @@ def implied_vol_kernel(
     vol_out: Float64Array,
     status_out: Int8Array,
 ) -> None:
-    n = price.shape[0]
+    n = vol_out.shape[0]
+    j_p, j_f, j_k, j_t, j_cp, j_df = step(price), step(f), step(k), step(t), step(cp), step(df)
     for i in prange(n):
-        v, st = implied_vol_one(price[i], f[i], k[i], t[i], cp[i], df[i])
+        v, st = implied_vol_one(
+            price[i * j_p], f[i * j_f], k[i * j_k], t[i * j_t], cp[i * j_cp], df[i * j_df]
+        )
         vol_out[i] = v
         status_out[i] = st
 

@@ -16,10 +16,23 @@ _PUT_NAMES = frozenset({"put", "p"})
 _OPTION_TYPE_FORM = "'call'/'put' (or 'c'/'p', 'C'/'P'), +1/-1, or an array of those"
 
 
-def _first_bad(mask: np.ndarray, arr: np.ndarray) -> str:
-    idx = np.flatnonzero(mask.ravel())[0]
-    value = arr.ravel()[idx]
-    return repr(float(value)) if arr.ndim == 0 else f"{float(value)!r} at index {int(idx)}"
+class _Element:
+    """The first offending element of an array argument, shown as ``-1.0 (element 3)``."""
+
+    def __init__(self, value: float, index: int | None) -> None:
+        self.value = value
+        self.index = index
+
+    def __repr__(self) -> str:
+        if self.index is None:
+            return repr(self.value)
+        return f"{self.value!r} (element {self.index} of the flattened array)"
+
+
+def _first_bad(mask: np.ndarray, arr: np.ndarray) -> _Element:
+    idx = int(np.flatnonzero(mask.ravel())[0])
+    value = float(arr.ravel()[idx])
+    return _Element(value, None if arr.ndim == 0 else idx)
 
 
 def as_checked_float(
@@ -84,7 +97,9 @@ def option_sign(option_type: object) -> Float64Array:
             if bad.any():
                 idx = int(np.flatnonzero(bad.ravel())[0])
                 raise InvalidArgumentError(
-                    "option_type", f"{arr.ravel()[idx]!r} at index {idx}", _OPTION_TYPE_FORM
+                    "option_type",
+                    f"{arr.ravel()[idx]} (element {idx} of the flattened array)",
+                    _OPTION_TYPE_FORM,
                 )
             return np.where(is_call, 1.0, -1.0)
     if arr.dtype.kind == "b":
@@ -92,7 +107,7 @@ def option_sign(option_type: object) -> Float64Array:
             "option_type", option_type, _OPTION_TYPE_FORM + " (booleans are ambiguous)"
         )
     try:
-        num = arr.astype(np.float64)
+        num = np.asarray(arr, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise InvalidArgumentError("option_type", option_type, _OPTION_TYPE_FORM) from exc
     bad = ~((num == 1.0) | (num == -1.0))
@@ -102,7 +117,12 @@ def option_sign(option_type: object) -> Float64Array:
 
 
 def broadcast_flat(*arrays: Float64Array) -> tuple[tuple[int, ...], list[Float64Array]]:
-    """Broadcast to one shape and return flat, contiguous float64 copies (kernel input)."""
+    """The common broadcast shape, and each input as a flat contiguous float64 array.
+
+    An input with a single element stays a length-1 array (the kernels apply it to every
+    element) instead of being copied out to the full size; inputs that already have the full
+    shape and are contiguous float64 are passed through without a copy.
+    """
     try:
         shape = np.broadcast_shapes(*(a.shape for a in arrays))
     except ValueError as exc:
@@ -110,10 +130,13 @@ def broadcast_flat(*arrays: Float64Array) -> tuple[tuple[int, ...], list[Float64
         raise InvalidArgumentError(
             "arrays", shapes, "shapes that broadcast together (numpy rules)"
         ) from exc
-    flat = [
-        np.ascontiguousarray(np.broadcast_to(a, shape), dtype=np.float64).reshape(-1)
-        for a in arrays
-    ]
+    flat = []
+    for a in arrays:
+        if a.size == 1:
+            flat.append(np.ascontiguousarray(a, dtype=np.float64).reshape(1))
+        else:
+            full = np.broadcast_to(a, shape) if a.shape != shape else a
+            flat.append(np.ascontiguousarray(full, dtype=np.float64).reshape(-1))
     return shape, flat
 
 

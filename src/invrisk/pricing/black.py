@@ -6,6 +6,7 @@ per volatility point or theta per day are the named conversions in :mod:`invrisk
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -98,7 +99,7 @@ def _greeks(
     shape: tuple[int, ...], flat: list[Float64Array], rho_carry: float, backend: Backend
 ) -> Greeks:
     cp, s, k, t, v, r, b = flat
-    n = s.shape[0]
+    n = math.prod(shape)
     out = np.empty((_kernels_python.N_OUT, n))
     if backend == "python":
         _kernels_python.greeks_kernel(cp, s, k, t, v, r, b, rho_carry, out)
@@ -111,10 +112,10 @@ def _greeks(
 
 def _price(shape: tuple[int, ...], flat: list[Float64Array], backend: Backend) -> FloatOrArray:
     cp, s, k, t, v, r, b = flat
-    out = np.empty(s.shape[0])
+    out = np.empty(math.prod(shape))
     if backend == "python":
         _kernels_python.price_kernel(cp, s, k, t, v, r, b, out)
-    elif s.shape[0] >= _PARALLEL_MIN:
+    elif out.shape[0] >= _PARALLEL_MIN:
         _price_parallel(cp, s, k, t, v, r, b, out)
     else:
         _price_serial(cp, s, k, t, v, r, b, out)

@@ -6,6 +6,7 @@ why (:class:`IVStatus`), so one stale quote never stops a chain.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Literal
@@ -84,7 +85,7 @@ def _solve(
     t = as_checked_float("t_yr", t_yr)
     cp = option_sign(option_type)
     shape, (p, f, k, t, cp, df) = broadcast_flat(p, forward, k, t, cp, discount)
-    n = p.shape[0]
+    n = math.prod(shape)
     vol = np.empty(n)
     status = np.empty(n, dtype=np.int8)
     if backend == "python":

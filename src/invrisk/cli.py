@@ -1,0 +1,452 @@
+"""The ``invrisk`` command line (typer). No business logic here: parse, call, print.
+
+Units everywhere: prices in USD (or coin where a flag says so), volatility as a decimal
+(0.55 = 55 %), time to expiry in years (ACT/365) or as an expiry instant, Greeks raw (per 1.0
+of the variable, per year) with Deribit's conventional units alongside.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from invrisk import __version__
+from invrisk.errors import InvriskError
+from invrisk.instruments import Instrument, parse_ccxt, parse_deribit
+from invrisk.units import (
+    DERIBIT_EXPIRY_HOUR_UTC,
+    NS_PER_HOUR,
+    datetime_to_ns,
+    ns_to_iso,
+    theta_per_day,
+    to_ns,
+    vega_per_vol_pt,
+    year_fraction,
+)
+
+app = typer.Typer(
+    name="invrisk",
+    help=(
+        "Inventory-risk toolkit for crypto market making and derivatives.\n\n"
+        "Units: prices in USD unless a flag says coin; vol as a decimal (0.55 = 55%); time in "
+        "years ACT/365 (--t-yr) or as an expiry instant (--expiry, Deribit expiries at 08:00 "
+        "UTC). Raw Greeks are per 1.0 of the variable and per year; Deribit's units (vega per "
+        "vol point, theta per day) are shown beside them."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+if not console.is_terminal:  # piped: rich would assume 80 columns and truncate the tables
+    console = Console(width=140)
+err_console = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"invrisk {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    """Inventory-risk toolkit for crypto market making and derivatives."""
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {exc}")
+    return typer.Exit(code=2)
+
+
+def _clean(obj: Any) -> Any:
+    """JSON-ready: NaN/inf become None, numpy scalars become Python numbers."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def _print_json(obj: Any) -> None:
+    typer.echo(json.dumps(_clean(obj), indent=2))
+
+
+def _parse_instrument(name: str) -> Instrument:
+    return parse_ccxt(name) if "/" in name else parse_deribit(name)
+
+
+def _expiry_ns(text: str) -> int:
+    """An ISO instant; a bare date means that day's 08:00 UTC (Deribit's expiry time)."""
+    stripped = text.strip()
+    if len(stripped) == 10 and stripped[4] == "-" and stripped[7] == "-":
+        return to_ns(stripped) + DERIBIT_EXPIRY_HOUR_UTC * NS_PER_HOUR
+    return to_ns(stripped)
+
+
+def _resolve_option(
+    instrument: str | None,
+    strike: float | None,
+    option_type: str | None,
+    t_yr: float | None,
+    expiry: str | None,
+    now: str | None,
+) -> tuple[float, str, float, dict[str, Any]]:
+    """Strike, type and T from flags or an instrument name; also a description for output."""
+    info: dict[str, Any] = {}
+    expiry_ns: int | None = _expiry_ns(expiry) if expiry else None
+    if instrument:
+        inst = _parse_instrument(instrument)
+        if not inst.is_option or inst.strike is None or inst.right is None:
+            raise typer.BadParameter(f"{instrument!r} is not an option", param_hint="--instrument")
+        strike = strike if strike is not None else inst.strike
+        option_type = option_type or ("call" if inst.right > 0 else "put")
+        expiry_ns = expiry_ns if expiry_ns is not None else inst.expiry_ns
+        info["instrument"] = inst.name
+    if strike is None:
+        raise typer.BadParameter("give --strike or --instrument", param_hint="--strike")
+    if option_type is None:
+        raise typer.BadParameter("give --type call|put or --instrument", param_hint="--type")
+    if t_yr is None:
+        if expiry_ns is None:
+            raise typer.BadParameter(
+                "give --t-yr, or --expiry (or an --instrument with an expiry)", param_hint="--t-yr"
+            )
+        now_ns = to_ns(now) if now else datetime_to_ns(datetime.now(UTC))
+        t_yr = year_fraction(now_ns, expiry_ns)
+        info["valuation"] = ns_to_iso(now_ns)
+        info["expiry"] = ns_to_iso(expiry_ns)
+    info["t_yr"] = t_yr
+    return float(strike), option_type, float(t_yr), info
+
+
+_INSTRUMENT_HELP = "Deribit name (BTC-27JUN25-60000-C) or ccxt symbol; sets strike, type, expiry."
+_EXPIRY_HELP = "Expiry instant, ISO (2026-06-26 means 08:00 UTC that day). Used with --now."
+_NOW_HELP = "Valuation instant, ISO (default: the current time)."
+
+
+@app.command()
+def price(
+    forward: Annotated[float, typer.Option(help="Forward price of the expiry, USD (> 0).")],
+    vol: Annotated[float, typer.Option(help="Annualised volatility, decimal (0.55 = 55%).")],
+    strike: Annotated[float | None, typer.Option(help="Strike, USD (> 0).")] = None,
+    option_type: Annotated[str | None, typer.Option("--type", help="call or put (c/p).")] = None,
+    t_yr: Annotated[float | None, typer.Option(help="Years to expiry, ACT/365.")] = None,
+    expiry: Annotated[str | None, typer.Option(help=_EXPIRY_HELP)] = None,
+    now: Annotated[str | None, typer.Option(help=_NOW_HELP)] = None,
+    instrument: Annotated[str | None, typer.Option(help=_INSTRUMENT_HELP)] = None,
+    rate: Annotated[float, typer.Option(help="Discount rate per year, decimal.")] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Price one European option (Black-76 on the forward): USD and coin-settled views.
+
+    Shows the USD value and raw Greeks (delta per 1 USD of forward, gamma per USD², vega per
+    1.0 vol, theta per year, rho per 1.0 rate), the same in conventional units, and the
+    coin-settled (Deribit inverse) view: price in coin, premium-adjusted delta, Deribit Greeks.
+    """
+    from invrisk.pricing import black76, coin_greeks, deribit_greeks
+
+    try:
+        k, cp, t, info = _resolve_option(instrument, strike, option_type, t_yr, expiry, now)
+        g = black76(forward=forward, strike=k, t_yr=t, vol=vol, option_type=cp, rate=rate)
+        coin = coin_greeks(forward=forward, strike=k, t_yr=t, vol=vol, option_type=cp, rate=rate)
+        deribit = deribit_greeks(forward=forward, strike=k, t_yr=t, vol=vol, option_type=cp)
+    except InvriskError as exc:
+        raise _fail(exc) from exc
+    result = {
+        "inputs": {
+            "forward_usd": forward,
+            "strike_usd": k,
+            "type": cp,
+            "vol": vol,
+            "rate": rate,
+            **info,
+        },
+        "usd": g.as_dict(),
+        "conventional": {
+            "vega_usd_per_vol_pt": vega_per_vol_pt(g.vega),
+            "theta_usd_per_day": theta_per_day(g.theta),
+        },
+        "coin_settled": {
+            "price_coin": coin.price_coin,
+            "delta_premium_adjusted": coin.delta_premium_adjusted,
+            "delta_coin_per_usd": coin.delta_coin,
+            "gamma_coin_per_usd2": coin.gamma_coin,
+            "vega_coin": coin.vega_coin,
+            "theta_coin_per_yr": coin.theta_coin,
+        },
+        "deribit_units": {
+            "delta": deribit.delta,
+            "gamma_per_usd": deribit.gamma,
+            "vega_usd_per_vol_pt": deribit.vega,
+            "theta_usd_per_day": deribit.theta,
+            "rho_usd_per_rate_pt": deribit.rho,
+        },
+    }
+    if as_json:
+        _print_json(result)
+        return
+    table = Table(title=f"{info.get('instrument', cp)}  K={k:g}  F={forward:g}  vol={vol:g}")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    table.add_column("unit")
+    units = {
+        "price": "USD",
+        "delta": "per USD of F",
+        "gamma": "per USD²",
+        "vega": "USD per 1.0 vol",
+        "theta": "USD per year",
+        "rho": "USD per 1.0 rate",
+        "vanna": "per USD per 1.0 vol",
+        "volga": "USD per vol²",
+        "charm": "delta per year",
+    }
+    for name, value in g.as_dict().items():
+        table.add_row(name, f"{value:.10g}", units[name])
+    table.add_section()
+    table.add_row("vega", f"{deribit.vega:.10g}", "USD per vol point")
+    table.add_row("theta (Deribit)", f"{deribit.theta:.10g}", "USD per day")
+    table.add_row("price", f"{coin.price_coin:.10g}", "coin")
+    table.add_row("delta premium-adj.", f"{coin.delta_premium_adjusted:.10g}", "coin per coin")
+    console.print(table)
+    console.print(f"T = {t:.10g} years" + (f"  ({info['expiry']})" if "expiry" in info else ""))
+
+
+@app.command()
+def iv(
+    price_value: Annotated[
+        float, typer.Option("--price", help="Option price: USD, or coin with --coin.")
+    ],
+    forward: Annotated[float, typer.Option(help="Forward price of the expiry, USD (> 0).")],
+    strike: Annotated[float | None, typer.Option(help="Strike, USD (> 0).")] = None,
+    option_type: Annotated[str | None, typer.Option("--type", help="call or put (c/p).")] = None,
+    t_yr: Annotated[float | None, typer.Option(help="Years to expiry, ACT/365.")] = None,
+    expiry: Annotated[str | None, typer.Option(help=_EXPIRY_HELP)] = None,
+    now: Annotated[str | None, typer.Option(help=_NOW_HELP)] = None,
+    instrument: Annotated[str | None, typer.Option(help=_INSTRUMENT_HELP)] = None,
+    coin: Annotated[
+        bool, typer.Option("--coin", help="The price is in coin (Deribit inverse option).")
+    ] = False,
+    rate: Annotated[float, typer.Option(help="Discount rate per year, decimal.")] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Implied volatility (Black-76 on the forward) of one option price.
+
+    A price no volatility can produce prints NaN with the reason (below intrinsic, above the
+    maximum, no time value, expired) rather than failing.
+    """
+    from invrisk.pricing import implied_vol, implied_vol_coin
+
+    try:
+        k, cp, t, info = _resolve_option(instrument, strike, option_type, t_yr, expiry, now)
+        if coin:
+            res = implied_vol_coin(
+                price_coin=price_value,
+                forward=forward,
+                strike=k,
+                t_yr=t,
+                option_type=cp,
+                rate=rate,
+            )
+        else:
+            res = implied_vol(
+                price=price_value, forward=forward, strike=k, t_yr=t, option_type=cp, rate=rate
+            )
+    except InvriskError as exc:
+        raise _fail(exc) from exc
+    status = res.status.name if hasattr(res.status, "name") else str(res.status)
+    out = {
+        "vol": res.vol,
+        "vol_pct": float(res.vol) * 100.0,
+        "status": status,
+        "inputs": {
+            "price": price_value,
+            "price_unit": "coin" if coin else "USD",
+            "forward_usd": forward,
+            "strike_usd": k,
+            "type": cp,
+            "rate": rate,
+            **info,
+        },
+    }
+    if as_json:
+        _print_json(out)
+        return
+    if status == "OK":
+        console.print(f"implied vol = {float(res.vol):.12g}  ({float(res.vol) * 100:.6f} %)")
+    else:
+        console.print(f"implied vol = NaN  [yellow]({status})[/]")
+
+
+@app.command()
+def chain(
+    path: Annotated[Path, typer.Argument(help="Deribit chain CSV (.csv or .csv.gz).")],
+    valuation_time: Annotated[
+        str | None,
+        typer.Option(help="Valuation instant (ISO) for files without one (ticker snapshots)."),
+    ] = None,
+    currency: Annotated[str | None, typer.Option(help="Only this coin (BTC, ETH).")] = None,
+    expiry: Annotated[
+        str | None, typer.Option(help="Only this expiry (ISO date, e.g. 2026-03-27).")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="Print at most this many option rows (table only).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Implied vols and Greeks of every option in a chain file, with chain totals.
+
+    For each option: invrisk's IV of the mark, bid and ask (coin prices, Black-76 on Deribit's
+    forward, r = 0), Greeks at the mark IV in Deribit's units (delta, gamma per USD, vega USD per
+    vol point, theta USD per day), and the exchange's mark IV for comparison. Totals sum the
+    Greeks over one long contract of each option.
+    """
+    from invrisk.data.chain_analytics import analyze_chain
+    from invrisk.data.chains import load_deribit_chain
+
+    try:
+        val_ns = to_ns(valuation_time) if valuation_time else None
+        t0 = time.perf_counter()
+        loaded = load_deribit_chain(path, valuation_ns=val_ns, currency=currency)
+        if expiry:
+            loaded = loaded.for_expiry(_expiry_ns(expiry))
+        analysis = analyze_chain(loaded)
+        elapsed = time.perf_counter() - t0
+    except InvriskError as exc:
+        raise _fail(exc) from exc
+    summary = {
+        "source": str(path),
+        "format": loaded.format,
+        "options": len(loaded),
+        "seconds": round(elapsed, 4),
+        "totals": analysis.totals,
+        "agreement_with_exchange_mark_iv": analysis.agreement,
+        "iv_status": analysis.status_counts,
+    }
+    if as_json:
+        _print_json({"summary": summary, "options": analysis.rows()})
+        return
+    rows = analysis.rows()
+    shown = rows if limit is None else rows[:limit]
+    table = Table(title=f"{path.name}: {len(loaded)} options ({loaded.format})")
+    table.add_column("instrument", no_wrap=True)
+    for col in ("days", "IV%", "exch%", "bid%", "ask%", "delta", "vega", "theta"):
+        table.add_column(col, justify="right")
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{x * 100:.2f}"
+
+    def num(x: float | None, fmt: str) -> str:
+        return "-" if x is None else format(x, fmt)
+
+    for r in shown:
+        table.add_row(
+            r["instrument"],
+            num(None if r["t_yr"] is None else r["t_yr"] * 365.0, ".2f"),
+            pct(r["iv_mark"]) if r["status_mark"] == "OK" else r["status_mark"].lower(),
+            pct(r["exchange_mark_iv"]),
+            pct(r["iv_bid"]),
+            pct(r["iv_ask"]),
+            num(r["delta"], ".4f"),
+            num(r["vega_usd_per_vol_pt"], ".2f"),
+            num(r["theta_usd_per_day"], ".2f"),
+        )
+    console.print(table)
+    console.print(
+        "IV% = invrisk's IV of the mark; exch% = the file's mark IV; bid%/ask% = invrisk's IVs of "
+        "the quotes; Greeks at IV% in Deribit's units (vega USD/vol pt, theta USD/day)."
+    )
+    if len(shown) < len(rows):
+        console.print(f"... {len(rows) - len(shown)} more rows (use --json for all)")
+    tot = analysis.totals
+    console.print(
+        f"[bold]Totals[/] (one long contract of each option with a mark IV, "
+        f"{tot['with_mark_vol']}/{tot['options']}): delta {tot['delta']:.4f}, "
+        f"premium-adjusted delta {tot['delta_premium_adjusted']:.4f}, "
+        f"gamma {tot['gamma_per_usd']:.4g}/USD, vega {tot['vega_usd_per_vol_pt']:.2f} USD/vol pt, "
+        f"theta {tot['theta_usd_per_day']:.2f} USD/day"
+    )
+    agr = analysis.agreement
+    if agr.get("compared"):
+        console.print(
+            f"IV of mark vs exchange mark IV on {agr['compared']} options: median "
+            f"{agr['median_abs_diff_vol_pts']:.4f}, max {agr['max_abs_diff_vol_pts']:.4f} vol pts"
+        )
+    console.print(f"IV status (mark): {analysis.status_counts['mark']}  [{elapsed:.3f} s]")
+
+
+@app.command()
+def demo(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    n_speed: Annotated[
+        int, typer.Option(help="Random options in the speed check.", min=1_000)
+    ] = 1_000_000,
+) -> None:
+    """Synthetic BTC chain on a built-in smile: price it, invert the IVs back, summarise.
+
+    Needs no data files. Also times price+Greeks and implied vol on a million random options.
+    """
+    from invrisk.demo import run_demo
+
+    with console.status("pricing a synthetic BTC chain and a million random options..."):
+        summary = run_demo(n_speed=n_speed)
+    if as_json:
+        _print_json(summary)
+        return
+    c = summary["chain"]
+    console.print(
+        f"[bold]Synthetic BTC chain[/] at {c['valuation']}: {c['options']} options, "
+        f"{c['expiries']} expiries, index {c['index_usd']:,.0f} USD"
+    )
+    table = Table(title="Per expiry (Greeks at the mark, one long contract each)")
+    for col in ("expiry", "days", "forward USD", "options", "ATM IV %", "vega USD/vol pt"):
+        table.add_column(col, justify="right")
+    for e in summary["per_expiry"]:
+        table.add_row(
+            e["expiry"],
+            f"{e['days']:.2f}",
+            f"{e['forward_usd']:,.2f}",
+            str(e["options"]),
+            f"{e['atm_iv_pct']:.2f}",
+            f"{e['vega_usd_per_vol_pt']:,.2f}",
+        )
+    console.print(table)
+    rt = summary["round_trip"]
+    console.print(
+        f"IV round trip on the marks: max |IV - smile| = {rt['mark_iv_max_abs_err']:.2e} "
+        f"(statuses: {rt['mark_status']})"
+    )
+    tot = summary["chain_totals_one_contract_each"]
+    console.print(
+        f"Chain totals: delta {tot['delta']:.3f}, premium-adjusted delta "
+        f"{tot['delta_premium_adjusted']:.3f}, vega {tot['vega_usd_per_vol_pt']:,.0f} USD/vol pt, "
+        f"theta {tot['theta_usd_per_day']:,.0f} USD/day"
+    )
+    sp = summary["speed"]
+    console.print(
+        f"Speed on {sp['options']:,} random options (best of 3): price+8 Greeks "
+        f"{sp['greeks_options_per_s'] / 1e6:.1f} M/s, implied vol "
+        f"{sp['iv_options_per_s'] / 1e6:.1f} M/s (max error {sp['iv_max_abs_err_well_posed']:.1e} "
+        f"where well posed, {sp['well_posed_share']:.1%} of options)"
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
