@@ -1,0 +1,160 @@
+"""The ``invrisk`` command line: every command, JSON output, errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from typer.testing import CliRunner
+
+from invrisk.cli import app
+from invrisk.pricing import black76, implied_vol_coin
+from invrisk.units import to_ns, year_fraction
+from tests.conftest import require_data
+
+runner = CliRunner()
+
+
+def _json(args: list[str]) -> dict:
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_help_explains_units() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "ACT/365" in result.output
+    for command in ("price", "iv", "chain", "demo"):
+        assert command in result.output
+    price_help = runner.invoke(app, ["price", "--help"])
+    assert "decimal" in price_help.output and "USD" in price_help.output
+
+
+def test_price_json_matches_library() -> None:
+    out = _json(
+        [
+            "price",
+            "--forward",
+            "68000",
+            "--strike",
+            "70000",
+            "--t-yr",
+            "0.1",
+            "--vol",
+            "0.5",
+            "--type",
+            "call",
+        ]
+    )
+    g = black76(forward=68000.0, strike=70000.0, t_yr=0.1, vol=0.5, option_type="call")
+    for name, value in g.as_dict().items():
+        assert out["usd"][name] == value
+    assert out["conventional"]["vega_usd_per_vol_pt"] == g.vega * 0.01
+    assert out["coin_settled"]["price_coin"] == g.price / 68000.0
+    assert out["coin_settled"]["delta_premium_adjusted"] == g.delta - g.price / 68000.0
+
+
+def test_price_from_instrument_name_and_ccxt_symbol() -> None:
+    deribit = _json(
+        [
+            "price",
+            "--instrument",
+            "BTC-27MAR26-70000-C",
+            "--forward",
+            "68000",
+            "--vol",
+            "0.5",
+            "--now",
+            "2026-03-01T13:48:15Z",
+        ]
+    )
+    ccxt = _json(
+        [
+            "price",
+            "--instrument",
+            "BTC/USD:BTC-260327-70000-C",
+            "--forward",
+            "68000",
+            "--vol",
+            "0.5",
+            "--now",
+            "2026-03-01T13:48:15Z",
+        ]
+    )
+    t = year_fraction(to_ns("2026-03-01T13:48:15Z"), to_ns("2026-03-27T08:00:00Z"))
+    assert deribit["inputs"]["t_yr"] == t
+    assert deribit["inputs"]["expiry"] == "2026-03-27T08:00:00Z"
+    assert deribit["usd"] == ccxt["usd"]
+
+
+def test_iv_round_trip_and_reason_codes() -> None:
+    price = black76(forward=68000.0, strike=70000.0, t_yr=0.1, vol=0.5, option_type="put").price
+    args = ["iv", "--forward", "68000", "--strike", "70000", "--t-yr", "0.1", "--type", "p"]
+    out = _json([*args, "--price", repr(price)])
+    assert out["status"] == "OK"
+    assert abs(out["vol"] - 0.5) < 1e-13
+    coin = _json([*args, "--price", repr(price / 68000.0), "--coin"])
+    assert abs(coin["vol"] - 0.5) < 1e-13
+    below = _json([*args, "--price", "100"])  # the put's intrinsic value is 2000 USD
+    assert below["status"] == "BELOW_INTRINSIC" and below["vol"] is None
+    human = runner.invoke(app, [*args, "--price", "100"])
+    assert human.exit_code == 0 and "BELOW_INTRINSIC" in human.output
+
+
+def test_bad_input_exits_2_and_names_the_argument() -> None:
+    result = runner.invoke(
+        app,
+        ["price", "--forward", "-1", "--strike", "5", "--t-yr", "1", "--vol", "0.2", "--type", "c"],
+    )
+    assert result.exit_code == 2
+    assert "forward" in result.output
+    result = runner.invoke(
+        app, ["price", "--instrument", "BTC-31FEB26-1-C", "--forward", "1", "--vol", "0.2"]
+    )
+    assert result.exit_code == 2 and "BTC-31FEB26-1-C" in result.output
+    result = runner.invoke(app, ["price", "--forward", "1", "--vol", "0.2", "--type", "c"])
+    assert result.exit_code == 2 and "--strike" in result.output
+
+
+def test_chain_on_real_deribit_file() -> None:
+    path = require_data(
+        "deribit_btc_ticker_greeks_2026-03-01_tessicin/deribit_btc_options_ticker_2026-03-01.csv"
+    )
+    out = _json(["chain", str(path), "--valuation-time", "2026-03-01T13:48:15Z"])
+    summary, rows = out["summary"], out["options"]
+    assert summary["options"] == len(rows) == 166  # PROVENANCE.txt: 166 options
+    assert summary["iv_status"]["mark"] == {"OK": 166}
+    # Deribit's mark price is rounded to 1e-4 BTC (PROVENANCE.txt), so our IV of it differs from
+    # the exchange's mark_iv by a rounding-sized amount; the median is far below a vol point.
+    assert summary["agreement_with_exchange_mark_iv"]["median_abs_diff_vol_pts"] < 0.1
+    row = next(r for r in rows if r["instrument"] == "BTC-13MAR26-61000-C")
+    t = year_fraction(to_ns("2026-03-01T13:48:15Z"), to_ns("2026-03-13T08:00:00Z"))
+    expected = implied_vol_coin(
+        price_coin=0.0951, forward=66342.3, strike=61000.0, t_yr=t, option_type="call"
+    ).vol
+    assert row["iv_mark"] == expected
+    totals = summary["totals"]
+    assert np.isclose(totals["delta"], sum(r["delta"] for r in rows), rtol=1e-12)
+    human = runner.invoke(
+        app, ["chain", str(path), "--valuation-time", "2026-03-01T13:48:15Z", "--limit", "3"]
+    )
+    assert human.exit_code == 0
+    assert "163 more rows" in human.output and "Totals" in human.output
+
+
+def test_chain_without_valuation_time_is_a_clear_error() -> None:
+    path = require_data(
+        "deribit_btc_ticker_greeks_2026-03-01_tessicin/deribit_btc_options_ticker_2026-03-01.csv"
+    )
+    result = runner.invoke(app, ["chain", str(path)])
+    assert result.exit_code == 2
+    assert "valuation" in result.output
+
+
+def test_demo_json() -> None:
+    out = _json(["demo", "--n-speed", "20000"])
+    assert out["chain"]["options"] > 300
+    assert out["round_trip"]["mark_status"] == {"OK": out["chain"]["options"]}
+    assert out["round_trip"]["mark_iv_max_abs_err"] < 1e-12
+    assert out["speed"]["iv_max_abs_err_well_posed"] < 1e-12
