@@ -96,8 +96,9 @@ def greeks_one(
         return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
 
     sqrt_t = math.sqrt(t)
-    df_r = math.exp(-r * t)
-    df_carry = math.exp((b - r) * t)
+    # exp(0) is exactly 1: skipping the calls for the common r = b = 0 changes no bit.
+    df_r = 1.0 if r == 0.0 else math.exp(-r * t)
+    df_carry = 1.0 if b == r else math.exp((b - r) * t)
     s_disc = s * df_carry  # = F exp(-rT)
     k_disc = k * df_r
 
@@ -197,8 +198,8 @@ def price_one(cp: float, s: float, k: float, t: float, vol: float, r: float, b: 
     """Value only; the same branches as :func:`greeks_one`."""
     if t <= 0.0:
         return max(cp * (s - k), 0.0)
-    df_r = math.exp(-r * t)
-    s_disc = s * math.exp((b - r) * t)
+    df_r = 1.0 if r == 0.0 else math.exp(-r * t)
+    s_disc = s if b == r else s * math.exp((b - r) * t)
     if vol == 0.0:
         return max(cp * (s_disc - k * df_r), 0.0)
     v = vol * math.sqrt(t)
