@@ -280,8 +280,11 @@ def _normalised_otm_call(x: float, s: float, ex2: float, emx2: float) -> tuple[f
 
 
 @register_jitable
-def normalised_vol(x: float, beta: float) -> tuple[float, int]:
-    """Solve b(x, s) = beta for s, with x <= 0 and 0 < beta < e^{x/2}. Returns (s, iterations)."""
+def normalised_vol(x: float, beta: float) -> tuple[float, int, bool]:
+    """Solve b(x, s) = beta for s, with x <= 0 and 0 < beta < e^{x/2}.
+
+    Returns (s, iterations, converged).
+    """
     ex2 = math.exp(0.5 * x)
     emx2 = math.exp(-0.5 * x)
     ax = -x
@@ -340,7 +343,7 @@ def normalised_vol(x: float, beta: float) -> tuple[float, int]:
             continue
         g = math.log(f) - ln_target
         if g == 0.0:
-            return s, it
+            return s, it, True
         # Narrow the bracket: ln b increases in s, ln c decreases.
         if (g < 0.0) != upper:
             lo = s
@@ -362,8 +365,8 @@ def normalised_vol(x: float, beta: float) -> tuple[float, int]:
         converged = abs(s_new - s) <= _IV_STEP_TOL * s_new
         s = s_new
         if converged:
-            break
-    return s, it
+            return s, it, True
+    return s, it, False
 
 
 @register_jitable
@@ -393,8 +396,8 @@ def implied_vol_one(
         return math.nan, IV_BELOW_INTRINSIC
     if time_value == 0.0:
         return math.nan, IV_NO_TIME_VALUE
-    s, it = normalised_vol(-abs(x), time_value)
-    if it >= _IV_MAX_ITER:
+    s, _, converged = normalised_vol(-abs(x), time_value)
+    if not converged:
         return math.nan, IV_NOT_CONVERGED
     return s / math.sqrt(t), IV_OK
 
