@@ -86,7 +86,11 @@ def ms_to_ns(ms: ArrayLike) -> int | Int64Array:
     if arr.dtype.kind == "f":
         if not np.all(np.isfinite(arr)):
             raise InvalidArgumentError("ms", ms, "finite millisecond timestamps")
-        out: Int64Array = np.rint(arr * NS_PER_MS).astype(np.int64)
+        # Whole and fractional milliseconds separately: ms * 1e6 in float64 would round
+        # epoch times (about 1.6e18 ns, beyond 2**53) to a multiple of 256 ns.
+        whole = np.floor(arr)
+        frac_ns = np.rint((arr - whole) * NS_PER_MS).astype(np.int64)
+        out: Int64Array = whole.astype(np.int64) * np.int64(NS_PER_MS) + frac_ns
     else:
         out = arr.astype(np.int64) * np.int64(NS_PER_MS)
     if out.ndim == 0:

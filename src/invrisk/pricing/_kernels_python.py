@@ -48,6 +48,7 @@ IV_NOT_CONVERGED = 6
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT3 = math.sqrt(3.0)
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
 _TWO_PI = 2.0 * math.pi
 _IV_MAX_ITER = 12
 # The size of a Householder step of order four approximates the error before it, and the error
@@ -117,7 +118,9 @@ def greeks_one(
                 charm = -(b - r) * delta - math.copysign(math.inf, b)
             return 0.0, delta, math.inf, vega, theta, rho, vanna, 0.0, charm
         n_d1 = 1.0 if cp * (fwd - k) > 0.0 else 0.0
-        price = cp * (s_disc - k_disc) * n_d1
+        price = cp * (s_disc - k_disc) if n_d1 > 0.0 else 0.0
+        if not price > 0.0:
+            price = 0.0  # rounding of F e^{-rT} - K e^{-rT} when F is within an ulp of K
         delta = cp * df_carry * n_d1
         theta = -cp * (b - r) * s_disc * n_d1 - cp * r * k_disc * n_d1
         rho = -t * price + rho_carry * cp * t * s_disc * n_d1
@@ -131,6 +134,8 @@ def greeks_one(
     n_d2 = norm_cdf(cp * d2)
     pdf1 = norm_pdf(d1)
     price = cp * (s_disc * n_d1 - k_disc * n_d2)
+    if not price > 0.0:
+        price = 0.0  # see price_one: a subnormal difference rounded below zero
     delta = cp * df_carry * n_d1
     gamma = df_carry * pdf1 / (s * v)
     vega = s_disc * pdf1 * sqrt_t
@@ -195,17 +200,28 @@ def greeks_kernel(
 
 @register_jitable
 def price_one(cp: float, s: float, k: float, t: float, vol: float, r: float, b: float) -> float:
-    """Value only; the same branches as :func:`greeks_one`."""
+    """Value only; the same branches and the same floating-point operations as
+    :func:`greeks_one`, so the two agree bit for bit."""
     if t <= 0.0:
-        return max(cp * (s - k), 0.0)
+        payoff = cp * (s - k)
+        return payoff if payoff > 0.0 else 0.0
     df_r = 1.0 if r == 0.0 else math.exp(-r * t)
-    s_disc = s if b == r else s * math.exp((b - r) * t)
+    df_carry = 1.0 if b == r else math.exp((b - r) * t)
+    s_disc = s * df_carry
+    k_disc = k * df_r
     if vol == 0.0:
-        return max(cp * (s_disc - k * df_r), 0.0)
+        fwd = s * math.exp(b * t)
+        if fwd == k or not cp * (fwd - k) > 0.0:
+            return 0.0
+        price = cp * (s_disc - k_disc)
+        return price if price > 0.0 else 0.0
     v = vol * math.sqrt(t)
     d1 = (math.log(s / k) + b * t) / v + 0.5 * v
     d2 = d1 - v
-    return cp * (s_disc * norm_cdf(cp * d1) - k * df_r * norm_cdf(cp * d2))
+    price = cp * (s_disc * norm_cdf(cp * d1) - k_disc * norm_cdf(cp * d2))
+    # Far out of the money both terms can be subnormal and their difference round below zero;
+    # the value itself is positive, smaller than any double: report 0, never a negative price.
+    return price if price > 0.0 else 0.0
 
 
 def price_kernel(
@@ -308,14 +324,21 @@ def normalised_vol(x: float, beta: float) -> tuple[float, int, bool]:
     else:
         lo = 0.0
         hi = s_c
+        # Bounds on the root: b is convex below s_c, so the tangent at s_c under-estimates it
+        # and the tangent's zero crossing s_up is above the root; b(x, s) <= b(0, s) <=
+        # s / sqrt(2 pi) puts beta sqrt(2 pi) below it.
+        s_up = s
+        s_floor = beta * _SQRT_2PI
         if s < 0.5 * s_c:
             p = (3.0 * _SQRT3 * beta / (_TWO_PI * ax)) ** (1.0 / 3.0)
-            if p < 0.5:
+            if p < 0.5:  # the low-tail asymptotic (valid for small s)
                 s = -ax / (_SQRT3 * _norm_inv_rough(p))
+            elif s_up > s_floor:  # between the bounds, geometrically
+                s = math.sqrt(s_floor * min(s_up, s_c))
             else:
-                s = 0.5 * s_c
+                s = s_floor
         if not (s > 0.0 and s < s_c):
-            s = 0.5 * s_c
+            s = s_floor
 
     ln_target = math.log(c_target) if upper else math.log(beta)
     it = 0
@@ -389,13 +412,20 @@ def implied_vol_one(
     else:
         intrinsic = max((k - f) / sqrt_fk, 0.0)
         b_max = emx2
-    if beta >= b_max:
+    # Bounds compared on the price itself, where "exactly at the bound" is exact.
+    bound = df * (f if cp > 0.0 else k)
+    if price >= bound or beta >= b_max:
         return math.nan, IV_ABOVE_MAXIMUM
     time_value = beta - intrinsic
     if time_value < 0.0:
         return math.nan, IV_BELOW_INTRINSIC
     if time_value == 0.0:
         return math.nan, IV_NO_TIME_VALUE
+    # The out-of-the-money counterpart must stay below its own bound e^{-|x|/2}; for an
+    # in-the-money price at (or within rounding of) the upper bound, subtracting the intrinsic
+    # value can land on it even though beta < b_max passed above.
+    if time_value >= math.exp(-0.5 * abs(x)):
+        return math.nan, IV_ABOVE_MAXIMUM
     s, _, converged = normalised_vol(-abs(x), time_value)
     if not converged:
         return math.nan, IV_NOT_CONVERGED

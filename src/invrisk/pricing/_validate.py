@@ -9,7 +9,14 @@ import numpy as np
 from invrisk._typing import ArrayLike, Float64Array
 from invrisk.errors import InvalidArgumentError
 
-__all__ = ["as_checked_float", "broadcast_flat", "option_sign", "unflatten"]
+__all__ = [
+    "as_checked_float",
+    "broadcast_flat",
+    "check_backend",
+    "check_shapes",
+    "option_sign",
+    "unflatten",
+]
 
 _CALL_NAMES = frozenset({"call", "c"})
 _PUT_NAMES = frozenset({"put", "p"})
@@ -114,6 +121,32 @@ def option_sign(option_type: object) -> Float64Array:
     if bad.any():
         raise InvalidArgumentError("option_type", _first_bad(bad, num), _OPTION_TYPE_FORM)
     return num
+
+
+class _Shapes:
+    """Argument shapes shown in an error, e.g. ``forward (3,), strike (2,)``."""
+
+    def __init__(self, shapes: dict[str, tuple[int, ...]]) -> None:
+        self.shapes = shapes
+
+    def __repr__(self) -> str:
+        return ", ".join(f"{name} {shape}" for name, shape in self.shapes.items())
+
+
+def check_shapes(**arrays: ArrayLike) -> tuple[int, ...]:
+    """The broadcast shape of the named arguments; an error names them if they do not fit."""
+    shapes = {name: np.shape(value) for name, value in arrays.items()}
+    try:
+        return np.broadcast_shapes(*shapes.values())
+    except ValueError as exc:
+        raise InvalidArgumentError(
+            "/".join(shapes), _Shapes(shapes), "shapes that broadcast together (numpy rules)"
+        ) from exc
+
+
+def check_backend(backend: object) -> None:
+    if backend not in ("numba", "python"):
+        raise InvalidArgumentError("backend", backend, "'numba' or 'python'")
 
 
 def broadcast_flat(*arrays: Float64Array) -> tuple[tuple[int, ...], list[Float64Array]]:

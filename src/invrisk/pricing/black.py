@@ -14,7 +14,14 @@ import numpy as np
 
 from invrisk._typing import ArrayLike, Float64Array, FloatOrArray
 from invrisk.pricing import _kernels, _kernels_python
-from invrisk.pricing._validate import as_checked_float, broadcast_flat, option_sign, unflatten
+from invrisk.pricing._validate import (
+    as_checked_float,
+    broadcast_flat,
+    check_backend,
+    check_shapes,
+    option_sign,
+    unflatten,
+)
 
 __all__ = ["Greeks", "black76", "black76_price", "bsm", "bsm_price"]
 
@@ -92,12 +99,17 @@ def _inputs(
     r = as_checked_float("rate", rate)
     b = np.zeros(()) if carry is None else as_checked_float("div_yield", carry)
     cp = option_sign(option_type)
+    named = {underlying_name: s, "strike": k, "t_yr": t, "vol": v, "option_type": cp, "rate": r}
+    if carry is not None:
+        named["div_yield"] = b
+    check_shapes(**named)
     return broadcast_flat(cp, s, k, t, v, r, b)
 
 
 def _greeks(
     shape: tuple[int, ...], flat: list[Float64Array], rho_carry: float, backend: Backend
 ) -> Greeks:
+    check_backend(backend)
     cp, s, k, t, v, r, b = flat
     n = math.prod(shape)
     out = np.empty((_kernels_python.N_OUT, n))
@@ -111,6 +123,7 @@ def _greeks(
 
 
 def _price(shape: tuple[int, ...], flat: list[Float64Array], backend: Backend) -> FloatOrArray:
+    check_backend(backend)
     cp, s, k, t, v, r, b = flat
     out = np.empty(math.prod(shape))
     if backend == "python":

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from invrisk._typing import ArrayLike, FloatOrArray
-from invrisk.pricing._validate import as_checked_float
+from invrisk.pricing._validate import as_checked_float, check_shapes
 from invrisk.pricing.black import Backend, Greeks, black76
 from invrisk.units import DAYS_PER_YEAR
 
@@ -206,13 +206,15 @@ def deribit_theta_per_day(*, theta: ArrayLike, price: ArrayLike, t_yr: ArrayLike
     Deribit documents its theta as the value lost per day; it does not publish how it treats
     the last day. This rule was read off Deribit's own numbers: on the 636 BTC options of
     ``deribit_ticker_greeks_2020-05`` it reproduces the exchange's theta to a median relative
-    error of 3e-4 within 3 days of expiry (where the analytic θ/365 is off by up to a factor of
-    ten) and of 5e-5 beyond, the remaining differences being the few seconds that pass while the
-    collector sweeps the chain (see ``tests/pricing/test_deribit_reference.py``).
+    error of 5.9e-4 within 3 days of expiry (where the analytic θ/365 is off by up to a factor of
+    ten) and of 5.6e-5 beyond. What remains is rounding (Greeks to 5 decimals, mark IV to 0.01
+    points) and timing: Deribit evaluates its Greeks at a whole minute, not at the row's
+    timestamp (see ``tests/reference/README.md`` and ``tests/pricing/test_deribit_reference.py``).
     """
-    th = np.asarray(theta, dtype=np.float64)
-    v = np.asarray(price, dtype=np.float64)
-    t = np.asarray(t_yr, dtype=np.float64)
+    th = as_checked_float("theta", theta)
+    v = as_checked_float("price", price, lower=0.0, strict=False)
+    t = as_checked_float("t_yr", t_yr)
+    check_shapes(theta=th, price=v, t_yr=t)
     out = np.maximum(th * np.minimum(t, 1.0 / DAYS_PER_YEAR), -v)
     return _f(out)
 

@@ -15,7 +15,13 @@ import numpy as np
 
 from invrisk._typing import ArrayLike, Float64Array, FloatOrArray, Int8Array
 from invrisk.pricing import _kernels, _kernels_python
-from invrisk.pricing._validate import as_checked_float, broadcast_flat, option_sign
+from invrisk.pricing._validate import (
+    as_checked_float,
+    broadcast_flat,
+    check_backend,
+    check_shapes,
+    option_sign,
+)
 
 __all__ = ["IVStatus", "ImpliedVol", "implied_vol", "implied_vol_bsm", "implied_vol_coin"]
 
@@ -80,10 +86,12 @@ def _solve(
     discount: Float64Array,
     backend: Backend,
 ) -> ImpliedVol:
+    check_backend(backend)
     p = as_checked_float("price", price, allow_nan=True, allow_inf=True)
     k = as_checked_float("strike", strike, lower=0.0)
     t = as_checked_float("t_yr", t_yr)
     cp = option_sign(option_type)
+    check_shapes(price=p, forward=forward, strike=k, t_yr=t, option_type=cp)
     shape, (p, f, k, t, cp, df) = broadcast_flat(p, forward, k, t, cp, discount)
     n = math.prod(shape)
     vol = np.empty(n)
@@ -161,6 +169,9 @@ def implied_vol(
     f = as_checked_float("forward", forward, lower=0.0)
     r = as_checked_float("rate", rate)
     t = as_checked_float("t_yr", t_yr)
+    check_shapes(price=price, forward=f, strike=strike, t_yr=t, rate=r)
+    # The discount factor only matters for t_yr > 0 (expired options get status EXPIRED), so
+    # it is computed from max(t_yr, 0) to avoid overflow for large negative t_yr.
     df = np.exp(-r * np.maximum(t, 0.0)) if np.any(r != 0.0) else np.ones(())
     return _solve(price, f, strike, t, option_type, df, backend)
 
@@ -197,6 +208,7 @@ def implied_vol_coin(
     """
     f = as_checked_float("forward", forward, lower=0.0)
     pc = as_checked_float("price_coin", price_coin, allow_nan=True, allow_inf=True)
+    check_shapes(price_coin=pc, forward=f, strike=strike, t_yr=t_yr, rate=rate)
     return implied_vol(
         price=pc * f,
         forward=f,
@@ -224,7 +236,8 @@ def implied_vol_bsm(
     r = as_checked_float("rate", rate)
     q = as_checked_float("div_yield", div_yield)
     t = as_checked_float("t_yr", t_yr)
-    tp = np.maximum(t, 0.0)
+    check_shapes(price=price, spot=s, strike=strike, t_yr=t, rate=r, div_yield=q)
+    tp = np.maximum(t, 0.0)  # as in implied_vol: only t_yr > 0 is priced
     f = s * np.exp((r - q) * tp)
     df = np.exp(-r * tp)
     return _solve(price, f, strike, t, option_type, df, backend)
