@@ -393,6 +393,126 @@ def chain(
 
 
 @app.command()
+def surface(
+    path: Annotated[Path, typer.Argument(help="Option chain file (Deribit CSV, .csv or .csv.gz).")],
+    model: Annotated[
+        str,
+        typer.Option(
+            help="svi: one raw SVI smile per expiry; ssvi: one power-law SSVI surface; essvi: "
+            "one extended SSVI surface (skew and curvature per expiry)."
+        ),
+    ] = "svi",
+    currency: Annotated[
+        str | None, typer.Option(help="Coin to fit (BTC, ETH); required if the file has several.")
+    ] = None,
+    valuation_time: Annotated[
+        str | None,
+        typer.Option(help="Valuation instant (ISO) for files without one (ticker snapshots)."),
+    ] = None,
+    target: Annotated[
+        str, typer.Option(help="Fit the exchange's mark prices (mark) or bid/ask mids (mid).")
+    ] = "mark",
+    plot: Annotated[
+        Path | None, typer.Option(help="Write a self-contained HTML report (plotly) here.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Fit an arbitrage-free volatility surface to a chain and check it.
+
+    Prints per-expiry SVI parameters (total variance over k = ln(K/F)), fit errors in vol
+    points against the target vols, quotes used and rejected (with reasons), and the arbitrage
+    diagnostics: butterfly density g(k) >= 0, no calendar crossings, call prices monotone and
+    convex on the strikes.
+    """
+    from invrisk.data.chains import load_deribit_chain
+    from invrisk.surface import REJECTION_REASONS, arbitrage_report, fit_surface, smile_quotes
+
+    if model not in ("svi", "ssvi", "essvi"):
+        raise typer.BadParameter("expected svi, ssvi or essvi", param_hint="--model")
+    if target not in ("mark", "mid"):
+        raise typer.BadParameter("expected mark or mid", param_hint="--target")
+    try:
+        val_ns = to_ns(valuation_time) if valuation_time else None
+        t0 = time.perf_counter()
+        loaded = load_deribit_chain(path, valuation_ns=val_ns)
+        fitted = fit_surface(loaded, model=model, currency=currency, target=target)  # type: ignore[arg-type]
+        elapsed = time.perf_counter() - t0
+        diagnostics = arbitrage_report(fitted)
+        if plot is not None:
+            from invrisk.report.surface_plot import write_surface_report
+
+            quotes, _ = smile_quotes(loaded.for_currency(fitted.currency), target=target)  # type: ignore[arg-type]
+            write_surface_report(plot, fitted, quotes=quotes, report=diagnostics)
+    except InvriskError as exc:
+        raise _fail(exc) from exc
+    summary = fitted.summary()
+    summary["fit_seconds"] = round(elapsed, 4)
+    summary["arbitrage"] = diagnostics.as_dict()
+    if plot is not None:
+        summary["plot"] = str(plot)
+    if as_json:
+        _print_json(summary)
+        return
+    table = Table(
+        title=f"{path.name}: {fitted.currency} {fitted.model.upper()} surface at "
+        f"{summary['valuation']} ({len(fitted.slices)} expiries, {elapsed:.3f} s)"
+    )
+    for col in (
+        "expiry",
+        "days",
+        "forward",
+        "quotes",
+        "rejected",
+        "a",
+        "b",
+        "rho",
+        "m",
+        "sigma",
+        "RMSE pts",
+        "max pts",
+        "g_min",
+    ):
+        table.add_column(col, justify="left" if col in ("expiry", "rejected") else "right")
+    for s in fitted.slices:
+        p = s.params
+        table.add_row(
+            ns_to_iso(s.expiry_ns)[:10],
+            f"{s.t_yr * 365.0:.2f}",
+            f"{s.forward_usd:,.1f}",
+            str(s.n_quotes),
+            str(sum(s.rejected.values())),
+            f"{p.a:.5f}",
+            f"{p.b:.5f}",
+            f"{p.rho:+.3f}",
+            f"{p.m:+.4f}",
+            f"{p.sigma:.4f}",
+            f"{s.rmse_vol_pts:.3f}",
+            f"{s.max_abs_err_vol_pts:.3f}",
+            f"{s.g_min:.2e}",
+        )
+    console.print(table)
+    totals: dict[str, int] = {}
+    for s in fitted.slices:
+        for reason, count in s.rejected.items():
+            totals[reason] = totals.get(reason, 0) + count
+    console.print(
+        "Rejected quotes: "
+        + (", ".join(f"{REJECTION_REASONS[r]} ({n})" for r, n in sorted(totals.items())) or "none")
+    )
+    if fitted.model == "ssvi":
+        console.print(f"SSVI (power law): {fitted.ssvi_params}")
+    for label, why in fitted.skipped_expiries.items():
+        console.print(f"[yellow]skipped {label}[/]: {why}")
+    verdict = "[green]yes[/]" if diagnostics.arbitrage_free else "[red]no[/]"
+    console.print(
+        f"Arbitrage free: {verdict} (butterfly {diagnostics.butterfly_free}, calendar "
+        f"{diagnostics.calendar_free}, call prices {diagnostics.call_prices_free})"
+    )
+    if plot is not None:
+        console.print(f"Report written to {plot}")
+
+
+@app.command()
 def demo(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     n_speed: Annotated[

@@ -8,6 +8,9 @@ total variance over k = ln(K/F(t)). Between expiries:
   cross keep the interpolation free of calendar arbitrage.
 * model 1 (SSVI): the ATM total variance θ is linear in t and w(k, θ(t)) is the SSVI formula
   with the global (ρ, η, γ), so the whole surface is the arbitrage-free SSVI surface.
+* model 2 (eSSVI): θ, ψ and ρψ of the slices are linear in t, and w is the eSSVI formula;
+  the calendar and butterfly conditions of the slices carry over to the interpolated ones
+  (θ and ψ stay ordered, |Δ(ρψ)| <= Δψ holds on every sub-interval).
 
 Before the first expiry w(k, t) = w_1(k)·t/t_1 and after the last w(k, t) = w_n(k)·t/t_n (the
 implied vol at fixed k is held constant). An optional vol shock is applied in vol space:
@@ -42,6 +45,14 @@ def ssvi_w(k: float, theta: float, rho: float, eta: float, gamma: float) -> floa
 
 
 @register_jitable
+def essvi_w(k: float, theta: float, psi: float, c: float) -> float:
+    """eSSVI total variance with ψ = θφ and c = ρψ: (θ + ck + sqrt((ψk + θρ)² + θ²(1-ρ²)))/2."""
+    rho = c / psi
+    u = psi * k + theta * rho
+    return 0.5 * (theta + c * k + math.sqrt(u * u + theta * theta * (1.0 - rho * rho)))
+
+
+@register_jitable
 def _slice_w(i: int, k: float, params: Float64Array) -> float:
     return svi_w(k, params[i, 0], params[i, 1], params[i, 2], params[i, 3], params[i, 4])
 
@@ -53,10 +64,14 @@ def total_variance_one(
     t_nodes: Float64Array,
     params: Float64Array,
     model: int,
-    theta: Float64Array,
+    nodes_x: Float64Array,
     glob: Float64Array,
 ) -> float:
-    """Total variance at (k, t) for t > 0; see the module docstring."""
+    """Total variance at (k, t) for t > 0; see the module docstring.
+
+    ``nodes_x[i] = (θ_i, ψ_i, ρ_iψ_i)`` of the slices (models 1 and 2); ``glob`` = (ρ, η, γ)
+    of the power-law SSVI (model 1).
+    """
     n = t_nodes.shape[0]
     if t <= t_nodes[0]:
         return _slice_w(0, k, params) * t / t_nodes[0]
@@ -73,8 +88,13 @@ def total_variance_one(
             hi = mid
     lam = (t - t_nodes[lo]) / (t_nodes[hi] - t_nodes[lo])
     if model == 1:
-        th = theta[lo] + lam * (theta[hi] - theta[lo])
+        th = nodes_x[lo, 0] + lam * (nodes_x[hi, 0] - nodes_x[lo, 0])
         return ssvi_w(k, th, glob[0], glob[1], glob[2])
+    if model == 2:
+        th = nodes_x[lo, 0] + lam * (nodes_x[hi, 0] - nodes_x[lo, 0])
+        psi = nodes_x[lo, 1] + lam * (nodes_x[hi, 1] - nodes_x[lo, 1])
+        c = nodes_x[lo, 2] + lam * (nodes_x[hi, 2] - nodes_x[lo, 2])
+        return essvi_w(k, th, psi, c)
     return (1.0 - lam) * _slice_w(lo, k, params) + lam * _slice_w(hi, k, params)
 
 
@@ -84,7 +104,7 @@ def surface_kernel(
     t_nodes: Float64Array,
     params: Float64Array,
     model: int,
-    theta: Float64Array,
+    nodes_x: Float64Array,
     glob: Float64Array,
     shock: Float64Array,
     out_w: Float64Array,
@@ -106,7 +126,7 @@ def surface_kernel(
         if not ti > 0.0:
             out_w[i] = math.nan
             continue
-        w = total_variance_one(k[i], ti, t_nodes, params, model, theta, glob)
+        w = total_variance_one(k[i], ti, t_nodes, params, model, nodes_x, glob)
         if shocked:
             weight = (ref_days / (ti * DAYS_PER_YEAR)) ** power if power != 0.0 else 1.0
             vol = math.sqrt(w / ti) if w > 0.0 else math.nan
@@ -147,7 +167,7 @@ def iv_kernel(
     logf: Float64Array,
     params: Float64Array,
     model: int,
-    theta: Float64Array,
+    nodes_x: Float64Array,
     glob: Float64Array,
     shock: Float64Array,
     out_vol: Float64Array,
@@ -172,7 +192,7 @@ def iv_kernel(
             out_vol[i] = math.nan
             continue
         k = math.log(strike[i * j_k]) - log_forward(t, t_nodes, logf)
-        w = total_variance_one(k, t, t_nodes, params, model, theta, glob)
+        w = total_variance_one(k, t, t_nodes, params, model, nodes_x, glob)
         vol = math.sqrt(w / t) if w > 0.0 else math.nan
         if shocked:
             weight = (ref_days / (t * DAYS_PER_YEAR)) ** power if power != 0.0 else 1.0

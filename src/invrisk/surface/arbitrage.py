@@ -25,7 +25,7 @@ import numpy as np
 from invrisk._typing import ArrayLike, Float64Array
 from invrisk.errors import InvalidArgumentError
 from invrisk.pricing import black76_price
-from invrisk.surface.svi import check_grid, svi_w_derivatives
+from invrisk.surface.svi import SVIParams, check_grid, svi_w_derivatives
 from invrisk.units import ns_to_iso
 
 __all__ = [
@@ -197,11 +197,15 @@ def arbitrage_report(
                     "crossing_points": int(np.sum(diff < -_TOL_W_REL * np.abs(w))),
                 }
             )
+            label = f"midpoint {ns_to_iso(s.expiry_ns)} / {ns_to_iso(nxt.expiry_ns)}"
             if surface.model == "svi":
                 # The interpolated smile halfway in time is the average of the two slices.
                 gm = butterfly_density(grid, 0.5 * (w + wn), 0.5 * (w1 + wn1), 0.5 * (w2 + wn2))
-                label = f"midpoint {ns_to_iso(s.expiry_ns)} / {ns_to_iso(nxt.expiry_ns)}"
-                butterfly.append(_butterfly_row(label, grid, gm))
+            else:
+                # (e)SSVI: halfway, the smile is the (e)SSVI slice of the interpolated parameters.
+                mid = _interpolated_slice(surface, i, 0.5)
+                gm = butterfly_density(grid, *svi_w_derivatives(grid, mid))
+            butterfly.append(_butterfly_row(label, grid, gm))
         strikes = None if quoted_strikes is None else quoted_strikes.get(s.expiry_ns)
         if strikes is None:
             strikes = s.forward_usd * np.exp(np.linspace(-3.0 * sd, 3.0 * sd, 41))
@@ -218,6 +222,32 @@ def arbitrage_report(
             row["strikes"] = int(kq.size)
             call_prices.append(row)
     return ArbitrageReport(butterfly=butterfly, calendar=calendar, call_prices=call_prices)
+
+
+def _interpolated_slice(surface: Any, i: int, lam: float) -> SVIParams:
+    """The (e)SSVI slice a fraction ``lam`` of the way from expiry i to i + 1, as raw SVI.
+
+    Mirrors the evaluation kernel: θ (and for eSSVI ψ and ρψ) linear in time; for power-law
+    SSVI, ψ = θφ(θ) with the global (ρ, η, γ).
+    """
+    a, b = surface.slices[i].params, surface.slices[i + 1].params
+    theta_a, theta_b = (float(svi_w_derivatives(0.0, p)[0]) for p in (a, b))
+    theta = theta_a + lam * (theta_b - theta_a)
+    if surface.model == "ssvi":
+        g = surface.ssvi_params
+        rho = g["rho"]
+        psi = theta * g["eta"] * theta ** (-g["gamma"]) * (1.0 + theta) ** (g["gamma"] - 1.0)
+    else:
+        psi = 2.0 * (a.b + lam * (b.b - a.b))
+        c = 2.0 * (a.b * a.rho + lam * (b.b * b.rho - a.b * a.rho))
+        rho = c / psi
+    return SVIParams(
+        a=0.5 * theta * (1.0 - rho * rho),
+        b=0.5 * psi,
+        rho=rho,
+        m=-rho * theta / psi,
+        sigma=math.sqrt(1.0 - rho * rho) * theta / psi,
+    )
 
 
 def _butterfly_row(label: str, grid: Float64Array, g: Float64Array) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from invrisk.units import ns_to_iso
 
 __all__ = ["Dynamics", "Model", "SliceFit", "VolSurface", "fit_surface"]
 
-Model = Literal["svi", "ssvi"]
+Model = Literal["svi", "ssvi", "essvi"]
 Dynamics = Literal["sticky_strike", "sticky_moneyness"]
 _PARALLEL_MIN = 20_000
 
@@ -176,12 +176,24 @@ class VolSurface:
                 for s in self.slices
             ]
         )
+        # (θ, ψ, ρψ) of each slice: θ = w(0), and an (e)SSVI slice's raw SVI b is ψ/2.
+        nodes_x = np.array(
+            [
+                [
+                    svi_total_variance(0.0, s.params).item(),
+                    2.0 * s.params.b,
+                    2.0 * s.params.b * s.params.rho,
+                ]
+                for s in self.slices
+            ]
+        )
         if self.model == "ssvi":
             p = self.ssvi_params
-            theta = np.array([svi_total_variance(0.0, s.params).item() for s in self.slices])
             glob = np.array([p["rho"], p["eta"], p["gamma"]])
-            return self.t_yr, params, 1, theta, glob
-        return self.t_yr, params, 0, np.zeros(len(self.slices)), np.zeros(3)
+            return self.t_yr, params, 1, nodes_x, glob
+        if self.model == "essvi":
+            return self.t_yr, params, 2, nodes_x, np.zeros(3)
+        return self.t_yr, params, 0, nodes_x, np.zeros(3)
 
     def total_variance(self, *, log_moneyness: ArrayLike, t_yr: ArrayLike) -> Float64Array:
         """Total implied variance σ²T at k = ln(K/F(T)) and T (years, > 0; NaN where T <= 0)."""
@@ -197,7 +209,7 @@ class VolSurface:
             raise InvalidArgumentError("log_moneyness/t_yr", "non-finite values", "finite numbers")
         kf = np.ascontiguousarray(np.broadcast_to(k, shape), dtype=np.float64).reshape(-1)
         tf = np.ascontiguousarray(np.broadcast_to(t, shape), dtype=np.float64).reshape(-1)
-        nodes, params, model, theta, glob = self._kernel_inputs()
+        nodes, params, model, nodes_x, glob = self._kernel_inputs()
         shock = self.shock.as_array() if self.shock is not None else np.zeros(5)
         out = np.empty(kf.shape[0])
         kernel = (
@@ -205,7 +217,7 @@ class VolSurface:
             if kf.shape[0] >= _PARALLEL_MIN
             else _surface_kernels.surface_kernel_serial
         )
-        kernel(kf, tf, nodes, params, model, theta, glob, shock, out)
+        kernel(kf, tf, nodes, params, model, nodes_x, glob, shock, out)
         return out.reshape(shape)
 
     def iv_k(self, *, log_moneyness: ArrayLike, t_yr: ArrayLike) -> Float64Array:
@@ -237,7 +249,7 @@ class VolSurface:
         kf = np.ascontiguousarray(kk if kk.size == 1 else np.broadcast_to(kk, shape)).reshape(-1)
         ef = np.ascontiguousarray(e if e.size == 1 else np.broadcast_to(e, shape), dtype=np.int64)
         ef = ef.reshape(-1)
-        nodes, params, model, theta, glob = self._kernel_inputs()
+        nodes, params, model, nodes_x, glob = self._kernel_inputs()
         shock = self.shock.as_array() if self.shock is not None else np.zeros(5)
         out = np.empty(n)
         kernel = (
@@ -251,7 +263,7 @@ class VolSurface:
             np.log(self.forward_usd),
             params,
             model,
-            theta,
+            nodes_x,
             glob,
             shock,
             out,
@@ -289,8 +301,8 @@ class VolSurface:
             for s in self.slices
         )
         model: Model = self.model
-        if shift != 0.0 and self.model == "ssvi":
-            # A shifted SSVI slice is no longer SSVI in k; evaluate it as per-expiry SVI.
+        if shift != 0.0 and self.model in ("ssvi", "essvi"):
+            # A shifted (e)SSVI slice is no longer (e)SSVI in k; evaluate it as per-expiry SVI.
             model = "svi"
         return dataclasses.replace(self, slices=slices, model=model)
 
@@ -324,7 +336,9 @@ def fit_surface(
     model
         ``"svi"``: one raw SVI smile per expiry, butterfly-free and not crossing its neighbours
         (fitted longest first, each shorter one kept below the next longer). ``"ssvi"``: one
-        power-law SSVI surface for all expiries.
+        power-law SSVI surface for all expiries. ``"essvi"``: one extended SSVI surface (a skew
+        and curvature per expiry, calendar-consistent), the global model that fits crypto
+        chains best.
     currency
         Which coin to fit if the chain holds several (required then).
     target, weighting
@@ -341,8 +355,8 @@ def fit_surface(
         If no expiry has enough usable quotes (the message lists each expiry's reason), or the
         chain mixes currencies and ``currency`` is not given.
     """
-    if model not in ("svi", "ssvi"):
-        raise InvalidArgumentError("model", model, "'svi' or 'ssvi'")
+    if model not in ("svi", "ssvi", "essvi"):
+        raise InvalidArgumentError("model", model, "'svi', 'ssvi' or 'essvi'")
     currencies = chain.currencies()
     if currency is None:
         if len(currencies) != 1:
@@ -354,7 +368,7 @@ def fit_surface(
     if len(chain) == 0:
         raise InvalidArgumentError("currency", currency, f"one of {list(currencies)}")
     smiles, skipped = smile_quotes(chain, target=target, weighting=weighting)
-    if model == "ssvi" and len(smiles) < 2:
+    if model in ("ssvi", "essvi") and len(smiles) < 2:
         raise InvalidArgumentError(
             "chain", f"{len(smiles)} usable expiries", f"at least 2 for SSVI (skipped: {skipped})"
         )
@@ -370,6 +384,8 @@ def fit_surface(
             slices=slices,
             skipped_expiries=skipped,
         )
+    if model == "essvi":
+        return _fit_essvi_surface(smiles, valuation_ns, currency, skipped)
     return _fit_ssvi_surface(smiles, valuation_ns, currency, skipped)
 
 
@@ -410,6 +426,67 @@ def _fit_svi_slices(smiles: list[SmileQuotes]) -> tuple[SliceFit, ...]:
     return tuple(reversed(fits))
 
 
+def _slice_from(q: SmileQuotes, svi: SVIParams, rmse: float, max_err: float) -> SliceFit:
+    grid = check_grid(float(q.log_moneyness[0]), float(q.log_moneyness[-1]))
+    g = svi_density_g(grid, svi)
+    return SliceFit(
+        expiry_ns=q.expiry_ns,
+        t_yr=q.t_yr,
+        forward_usd=q.forward_usd,
+        params=svi,
+        rmse_vol_pts=rmse,
+        max_abs_err_vol_pts=max_err,
+        n_quotes=len(q),
+        k_min=float(q.log_moneyness[0]),
+        k_max=float(q.log_moneyness[-1]),
+        rejected=q.rejected,
+        g_min=float(g.min()),
+        g_min_k=float(grid[int(np.argmin(g))]),
+    )
+
+
+def _stack(smiles: list[SmileQuotes]) -> tuple[Float64Array, ...]:
+    k = np.concatenate([q.log_moneyness for q in smiles])
+    t = np.concatenate([np.full(len(q), q.t_yr) for q in smiles])
+    iv = np.concatenate([q.iv for q in smiles])
+    wts = np.concatenate([q.weight / q.weight.mean() for q in smiles])
+    index = np.concatenate([np.full(len(q), i) for i, q in enumerate(smiles)])
+    return k, t, iv, wts, index
+
+
+def _fit_essvi_surface(
+    smiles: list[SmileQuotes], valuation_ns: int, currency: str, skipped: dict[str, str]
+) -> VolSurface:
+    from invrisk.surface.essvi import fit_essvi
+
+    k, t, iv, wts, index = _stack(smiles)
+    fit = fit_essvi(log_moneyness=k, t_yr=t, implied_vol=iv, weights=wts, expiry_index=index)
+    slices = []
+    for i, q in enumerate(smiles):
+        theta, psi, rho = float(fit.theta[i]), float(fit.psi[i]), float(fit.rho[i])
+        # The eSSVI slice (θ, ψ = θφ, ρ) as raw SVI (Gatheral & Jacquier 2014, Lemma 3.3).
+        svi = SVIParams(
+            a=0.5 * theta * (1.0 - rho * rho),
+            b=0.5 * psi,
+            rho=rho,
+            m=-rho * theta / psi,
+            sigma=math.sqrt(1.0 - rho * rho) * theta / psi,
+        )
+        model_vol = np.sqrt(svi_total_variance(q.log_moneyness, svi) / q.t_yr)
+        err = (model_vol - q.iv) * 100.0
+        wn = q.weight / q.weight.sum()
+        slices.append(
+            _slice_from(q, svi, float(np.sqrt(np.sum(wn * err * err))), float(np.abs(err).max()))
+        )
+    return VolSurface(
+        valuation_ns=valuation_ns,
+        currency=currency,
+        model="essvi",
+        slices=tuple(slices),
+        skipped_expiries=skipped,
+    )
+
+
 def _fit_ssvi_surface(
     smiles: list[SmileQuotes], valuation_ns: int, currency: str, skipped: dict[str, str]
 ) -> VolSurface:
@@ -419,12 +496,14 @@ def _fit_ssvi_surface(
     t = np.concatenate([np.full(len(q), q.t_yr) for q in smiles])
     iv = np.concatenate([q.iv for q in smiles])
     wts = np.concatenate([q.weight / q.weight.mean() for q in smiles])
-    fit = fit_ssvi(log_moneyness=k, t_yr=t, implied_vol=iv, weights=wts)
+    index = np.concatenate([np.full(len(q), i) for i, q in enumerate(smiles)])
+    fit = fit_ssvi(log_moneyness=k, t_yr=t, implied_vol=iv, weights=wts, expiry_index=index)
     p = fit.params
     slices = []
-    for q in smiles:
-        theta = float(np.asarray(fit.total_variance(0.0, q.t_yr)))
-        phi = float(p.eta * theta ** (-p.gamma) * (1.0 + theta) ** (p.gamma - 1.0))
+    for q, theta in zip(smiles, fit.theta, strict=True):
+        theta = float(theta)
+        phi = float(p.phi(theta))
+        # An SSVI slice is a raw SVI slice (Gatheral & Jacquier 2014, Lemma 3.3).
         svi = SVIParams(
             a=0.5 * theta * (1.0 - p.rho**2),
             b=0.5 * theta * phi,
