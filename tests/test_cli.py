@@ -152,9 +152,36 @@ def test_chain_without_valuation_time_is_a_clear_error() -> None:
     assert "valuation" in result.output
 
 
-def test_demo_json() -> None:
-    out = _json(["demo", "--n-speed", "20000"])
+def test_demo_json(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    report = tmp_path / "surface.html"
+    out = _json(["demo", "--n-speed", "20000", "--plot", str(report)])
+    assert report.exists() and out["surface"]["plot"] == str(report)
+    assert out["surface"]["svi_arbitrage_free"] and out["surface"]["essvi_arbitrage_free"]
+    # The synthetic smile is raw SVI per expiry: the per-expiry fit reproduces it.
+    assert out["surface"]["svi_max_rmse_vol_pts"] < 0.01
     assert out["chain"]["options"] > 300
     assert out["round_trip"]["mark_status"] == {"OK": out["chain"]["options"]}
     assert out["round_trip"]["mark_iv_max_abs_err"] < 1e-12
     assert out["speed"]["iv_max_abs_err_well_posed"] < 1e-12
+
+
+SNAPSHOT = "deribit_chain_snapshots_2026_znmahbub/deribit_options_snapshot_20260226T094105Z.csv.gz"
+
+
+def test_surface_command(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = require_data(SNAPSHOT)
+    report = tmp_path / "btc.html"
+    out = _json(["surface", str(path), "--currency", "BTC", "--plot", str(report)])
+    assert out["currency"] == "BTC" and out["model"] == "svi"
+    assert len(out["expiries"]) == 13
+    assert out["arbitrage"]["arbitrage_free"] is True
+    assert report.exists() and out["plot"] == str(report)
+    essvi = _json(["surface", str(path), "--currency", "ETH", "--model", "essvi"])
+    assert essvi["model"] == "essvi" and essvi["arbitrage"]["arbitrage_free"] is True
+    human = runner.invoke(app, ["surface", str(path), "--currency", "BTC"])
+    assert human.exit_code == 0 and "Arbitrage free: yes" in human.output
+    # Two currencies in the file and none chosen: a clear error naming the argument.
+    result = runner.invoke(app, ["surface", str(path)])
+    assert result.exit_code == 2 and "currency" in result.output
+    result = runner.invoke(app, ["surface", str(path), "--model", "sabr"])
+    assert result.exit_code == 2

@@ -13,6 +13,8 @@ PUBLIC_MODULES = [
     "invrisk.instruments",
     "invrisk.pricing",
     "invrisk.data",
+    "invrisk.surface",
+    "invrisk.report",
 ]
 
 

@@ -518,15 +518,22 @@ def demo(
     n_speed: Annotated[
         int, typer.Option(help="Random options in the speed check.", min=1_000)
     ] = 1_000_000,
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="HTML report of the fitted surface (--no-plot: none)."),
+    ] = Path("invrisk-demo-surface.html"),
+    no_plot: Annotated[bool, typer.Option("--no-plot", help="Do not write the report.")] = False,
 ) -> None:
-    """Synthetic BTC chain on a built-in smile: price it, invert the IVs back, summarise.
+    """Synthetic BTC chain on a built-in smile: price it, invert the IVs back, fit its surface.
 
-    Needs no data files. Also times price+Greeks and implied vol on a million random options.
+    Needs no data files. Times price+Greeks and implied vol on a million random options, fits
+    the volatility surface (per-expiry SVI and global eSSVI, checked for arbitrage) and writes
+    its HTML report.
     """
     from invrisk.demo import run_demo
 
     with console.status("pricing a synthetic BTC chain and a million random options..."):
-        summary = run_demo(n_speed=n_speed)
+        summary = run_demo(n_speed=n_speed, plot_path=None if no_plot else plot)
     if as_json:
         _print_json(summary)
         return
@@ -559,6 +566,15 @@ def demo(
         f"{tot['delta_premium_adjusted']:.3f}, vega {tot['vega_usd_per_vol_pt']:,.0f} USD/vol pt, "
         f"theta {tot['theta_usd_per_day']:,.0f} USD/day"
     )
+    su = summary["surface"]
+    console.print(
+        f"Surface: per-expiry SVI in {su['svi_fit_s'] * 1e3:.0f} ms (max RMSE "
+        f"{su['svi_max_rmse_vol_pts']:.4f} vol pts, arbitrage free: {su['svi_arbitrage_free']}), "
+        f"global eSSVI in {su['essvi_fit_s'] * 1e3:.0f} ms (median RMSE "
+        f"{su['essvi_median_rmse_vol_pts']:.3f}, arbitrage free: {su['essvi_arbitrage_free']})"
+    )
+    if su["plot"]:
+        console.print(f"Surface report: {su['plot']}")
     sp = summary["speed"]
     console.print(
         f"Speed on {sp['options']:,} random options (best of 3): price+8 Greeks "
