@@ -645,7 +645,11 @@ def test_zero_vol_is_discounted_intrinsic(o: Opt) -> None:
     )
     sq, kr = s * math.exp(-o.div * o.t), o.strike * o.discount
     assert abs(h.price - max(o.cp * (sq - kr), 0.0)) <= 8 * EPS * (sq + kr)
-    assert h.vega == 0.0 and h.gamma == 0.0
+    # The spot was derived from the forward, so the forward BSM recomputes from it can round
+    # onto the strike (found by hypothesis: F = 1.0, K = 1 - 1 ulp); there the σ -> 0 limit at
+    # the forward applies, with a non-zero vega, and the zero-vega check does not.
+    if s * math.exp((o.rate - o.div) * o.t) != o.strike:
+        assert h.vega == 0.0 and h.gamma == 0.0
 
 
 @FEW
