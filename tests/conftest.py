@@ -30,3 +30,12 @@ def require_data(relative: str) -> Path:
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     return shared_data_dir()
+
+
+# Hypothesis runs derandomized by default so that CI is reproducible run to run; set
+# HYPOTHESIS_PROFILE=explore to search with fresh random examples while developing.
+from hypothesis import settings as _hyp_settings  # noqa: E402
+
+_hyp_settings.register_profile("deterministic", derandomize=True, database=None)
+_hyp_settings.register_profile("explore", derandomize=False)
+_hyp_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
