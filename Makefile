@@ -40,6 +40,8 @@ test: lint typecheck pytest
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_greeks.py
 	$(BIN)/python bench/bench_iv.py
+	$(BIN)/python bench/bench_surface.py
+	$(BIN)/python bench/bench_surface_quality.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -141,24 +141,28 @@ def test_recovery_exact_and_with_noise() -> None:
 
 @pytest.mark.slow
 def test_real_snapshots_arbitrage_free_and_within_a_vol_point() -> None:
-    # The target for the global surface: median RMSE against Deribit's mark IV below
-    # 1.0 vol point (we take, per snapshot and coin, the median over expiries, and assert the
-    # median over the 36 surfaces; bench/RESULTS.md lists them all).
+    # The target for the global surface, on all 18 snapshots x {BTC, ETH}: free of
+    # arbitrage, and median RMSE against Deribit's mark IV below 1.0 vol point (per surface the
+    # median over expiries; the median over the 36 surfaces is asserted, and
+    # bench/RESULTS.md lists the distribution: 0.33-1.45, median 0.61).
+    folder = "deribit_chain_snapshots_2026_znmahbub"
     stamps = [
-        "20260101T091835Z", "20260212T094031Z", "20260423T104153Z", "20260604T075825Z",
-        "20260813T101802Z",
+        "20260101T091835Z", "20260101T211918Z", "20260115T092130Z", "20260129T093452Z",
+        "20260212T094031Z", "20260226T094105Z", "20260312T093539Z", "20260326T095510Z",
+        "20260409T100609Z", "20260423T104153Z", "20260507T111534Z", "20260521T122502Z",
+        "20260604T075825Z", "20260618T081726Z", "20260702T114114Z", "20260716T110718Z",
+        "20260730T111724Z", "20260813T101802Z",
     ]  # fmt: skip
     medians = []
     for stamp in stamps:
         chain = load_deribit_chain(
-            require_data(
-                f"deribit_chain_snapshots_2026_znmahbub/deribit_options_snapshot_{stamp}.csv.gz"
-            )
+            require_data(f"{folder}/deribit_options_snapshot_{stamp}.csv.gz")
         )
         for currency in ("BTC", "ETH"):
             surface = fit_surface(chain, currency=currency, model="essvi")
             assert arbitrage_report(surface).arbitrage_free, (stamp, currency)
             medians.append(np.median([s.rmse_vol_pts for s in surface.slices]))
+    assert len(medians) == 36
     assert np.median(medians) < 1.0
 
 

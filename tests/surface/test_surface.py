@@ -199,3 +199,27 @@ def test_valuation_and_expiry_consistency(btc_surface) -> None:  # type: ignore[
             year_fraction(btc_surface.valuation_ns, s.expiry_ns), abs=5 / (365 * 86400)
         )
     assert shared_data_dir().exists()
+
+
+def test_stale_and_crossed_quotes_are_rejected_with_reasons() -> None:
+    chain = synthetic_chain(expiry_days=(30,), strikes_per_expiry=21)
+    n = len(chain)
+    valuation = chain.valuation_ns.copy()
+    valuation[:4] -= 3600 * 10**9  # four quotes an hour older than the rest
+    bid = chain.bid_coin.copy()
+    ask = chain.ask_coin.copy()
+    bid[10], ask[10] = ask[10] + 1e-3, ask[10]  # one crossed market
+    odd = dataclasses.replace(chain, valuation_ns=valuation, bid_coin=bid, ask_coin=ask)
+    (smile,), _ = smile_quotes(odd)
+    # Rows 0-3 and 10: out-of-the-money ones among them count under their reason; the
+    # in-the-money ones keep "in_the_money" (the first reason wins).
+    otm = np.where(
+        np.log(chain.strike / chain.forward_usd) > 0, chain.right == 1, chain.right == -1
+    )
+    assert smile.rejected.get("stale", 0) == int(otm[:4].sum())
+    assert smile.rejected.get("crossed", 0) == int(otm[10])
+    assert sum(smile.rejected.values()) + len(smile) == n
+    (keep_all,), _ = smile_quotes(odd, max_staleness_ns=None)
+    assert "stale" not in keep_all.rejected
+    with pytest.raises(InvalidArgumentError, match="max_staleness_ns"):
+        smile_quotes(odd, max_staleness_ns=-1)

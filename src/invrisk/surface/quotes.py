@@ -20,7 +20,7 @@ from invrisk._typing import Float64Array
 from invrisk.data.chains import OptionChain
 from invrisk.errors import InvalidArgumentError
 from invrisk.pricing import coin_greeks, implied_vol_coin
-from invrisk.units import ns_to_iso
+from invrisk.units import NS_PER_MINUTE, ns_to_iso
 
 __all__ = ["REJECTION_REASONS", "SmileQuotes", "Target", "Weighting", "smile_quotes"]
 
@@ -35,6 +35,7 @@ REJECTION_REASONS = {
     "too_cheap": "half a tick moves the implied vol by more than max_tick_vol_error",
     "zero_bid": "no bid (a mid needs both sides)",
     "wide_spread": "bid-ask spread in vol wider than max_spread_vol",
+    "stale": "quote older than max_staleness_ns before the chain's latest valuation time",
 }
 """Why a quote was not used, by reason code."""
 
@@ -83,6 +84,7 @@ def smile_quotes(
     tick_coin: float = 1e-4,
     max_tick_vol_error: float = 0.01,
     max_spread_vol: float = 0.25,
+    max_staleness_ns: int | None = 15 * NS_PER_MINUTE,
 ) -> tuple[list[SmileQuotes], dict[str, str]]:
     """Per-expiry quotes to fit, and the expiries that could not be used (with why).
 
@@ -107,6 +109,10 @@ def smile_quotes(
         or two ticks carry no volatility information.
     max_spread_vol
         With ``target="mid"``, quotes whose bid-ask spread in vol exceeds this are rejected.
+    max_staleness_ns
+        Quotes whose own valuation time (``chain.valuation_ns``: the row's ticker time in a
+        sweep) is more than this before the chain's latest one are rejected as stale (None:
+        keep all). Default 15 minutes; a sweep of a whole Deribit chain takes 2-3 minutes.
 
     Returns
     -------
@@ -122,6 +128,13 @@ def smile_quotes(
         raise InvalidArgumentError("weighting", weighting, "'uniform', 'spread' or 'vega'")
     if not (math.isfinite(tick_coin) and tick_coin > 0.0):
         raise InvalidArgumentError("tick_coin", tick_coin, "a tick size > 0")
+    if max_staleness_ns is not None and not max_staleness_ns >= 0:
+        raise InvalidArgumentError("max_staleness_ns", max_staleness_ns, "ns >= 0 or None")
+    stale = (
+        np.zeros(len(chain), dtype=bool)
+        if max_staleness_ns is None or len(chain) == 0
+        else chain.valuation_ns < chain.valuation_ns.max() - max_staleness_ns
+    )
     currencies = chain.currencies()
     if len(currencies) > 1:
         raise InvalidArgumentError(
@@ -149,6 +162,7 @@ def smile_quotes(
             tick_coin,
             max_tick_vol_error,
             max_spread_vol,
+            stale[sel],
         )
         if len(smile) < 5:
             reasons = ", ".join(f"{k}={v}" for k, v in smile.rejected.items())
@@ -167,6 +181,7 @@ def _one_expiry(
     tick: float,
     max_tick_vol_error: float,
     max_spread_vol: float,
+    stale: np.ndarray,
 ) -> SmileQuotes:
     strike = chain.strike[sel]
     right = chain.right[sel].astype(np.float64)
@@ -187,6 +202,7 @@ def _one_expiry(
     otm = np.where(k > 0.0, right > 0, right < 0)
     reasons[~otm] = "in_the_money"
     crossed = chain.bid_coin[sel] > chain.ask_coin[sel]
+    _mark_reason(reasons, stale, "stale")
     _mark_reason(reasons, crossed, "crossed")
     if target == "mark":
         price = np.where(np.isnan(chain.mark_coin[sel]), mid_price, chain.mark_coin[sel])
