@@ -185,3 +185,20 @@ def test_surface_command(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert result.exit_code == 2 and "currency" in result.output
     result = runner.invoke(app, ["surface", str(path), "--model", "sabr"])
     assert result.exit_code == 2
+
+
+def test_surface_command_on_a_tardis_stream(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from invrisk.data import load_deribit_chain
+    from invrisk.data.tardis_options import TARDIS_OPTIONS_CHAIN_COLUMNS
+    from invrisk.units import ns_to_iso
+    from tests.data.test_tardis_options import F_2020_05_14, write_tardis
+
+    chain = load_deribit_chain(require_data(F_2020_05_14))
+    path = tmp_path / "deribit_options_chain_2020-05-14_OPTIONS.csv"
+    path.write_text(
+        ",".join(TARDIS_OPTIONS_CHAIN_COLUMNS) + "\n" + "\n".join(write_tardis(chain)) + "\n"
+    )
+    at = ns_to_iso(int(chain.valuation_ns.max()))
+    out = _json(["surface", str(path), "--at", at])
+    assert out["currency"] == "BTC" and out["arbitrage"]["arbitrage_free"] is True
+    assert len(out["expiries"]) >= 5

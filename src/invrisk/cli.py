@@ -394,7 +394,10 @@ def chain(
 
 @app.command()
 def surface(
-    path: Annotated[Path, typer.Argument(help="Option chain file (Deribit CSV, .csv or .csv.gz).")],
+    path: Annotated[
+        Path,
+        typer.Argument(help="Option chain: Deribit CSV (.csv/.csv.gz) or, with --at, Tardis."),
+    ],
     model: Annotated[
         str,
         typer.Option(
@@ -412,6 +415,12 @@ def surface(
     target: Annotated[
         str, typer.Option(help="Fit the exchange's mark prices (mark) or bid/ask mids (mid).")
     ] = "mark",
+    at: Annotated[
+        str | None,
+        typer.Option(
+            help="PATH is a Tardis options_chain stream: build the chain as of this instant (ISO)."
+        ),
+    ] = None,
     plot: Annotated[
         Path | None, typer.Option(help="Write a self-contained HTML report (plotly) here.")
     ] = None,
@@ -434,7 +443,12 @@ def surface(
     try:
         val_ns = to_ns(valuation_time) if valuation_time else None
         t0 = time.perf_counter()
-        loaded = load_deribit_chain(path, valuation_ns=val_ns)
+        if at is not None:
+            from invrisk.data.tardis_options import load_tardis_options_chain
+
+            loaded = load_tardis_options_chain(path, at_ns=to_ns(at))
+        else:
+            loaded = load_deribit_chain(path, valuation_ns=val_ns)
         fitted = fit_surface(loaded, model=model, currency=currency, target=target)  # type: ignore[arg-type]
         elapsed = time.perf_counter() - t0
         diagnostics = arbitrage_report(fitted)
