@@ -15,6 +15,7 @@ PUBLIC_MODULES = [
     "invrisk.data",
     "invrisk.surface",
     "invrisk.report",
+    "invrisk.market",
 ]
 
 

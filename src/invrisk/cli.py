@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from invrisk import __version__
+from invrisk.cli_data import data_app
 from invrisk.errors import InvriskError
 from invrisk.instruments import Instrument, parse_ccxt, parse_deribit
 from invrisk.units import (
@@ -46,6 +47,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(data_app, name="data")
+
 console = Console()
 if not console.is_terminal:  # piped: rich would assume 80 columns and truncate the tables
     console = Console(width=140)

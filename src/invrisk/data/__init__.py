@@ -6,32 +6,60 @@
   ``options_chain`` CSV stream into the Deribit :class:`OptionChain` as of a given time.
 - :func:`analyze_chain` computes implied vols and Greeks for every option of a chain.
 - :func:`synthetic_chain` builds a Deribit-style chain on a known smile (demos, round trips).
+- Market events (:data:`EVENT_DTYPE`): :func:`read_binance_stream` (Binance raw streams),
+  :func:`read_tardis` / :func:`iter_tardis` (Tardis.dev CSV datasets), :func:`validate_events`,
+  :func:`synthetic_market` / :func:`benchmark_stream` (a seeded synthetic market), and the
+  Parquet :class:`Catalog`; :func:`read_ohlcv` reads bar files.
 """
 
 from __future__ import annotations
 
+from invrisk.data.binance import BinanceStream, check_bbo, read_binance_stream
+from invrisk.data.catalog import Catalog
 from invrisk.data.chain_analytics import ChainAnalysis, analyze_chain
 from invrisk.data.chains import CHAIN_FORMATS, ChainFormat, OptionChain, load_deribit_chain
+from invrisk.data.events import EVENT_DTYPE, EventKind, Side
+from invrisk.data.ohlcv import Ohlcv, read_ohlcv
 from invrisk.data.synthetic import SmileSpec, smile_vol, synthetic_chain
+from invrisk.data.synthetic_market import SyntheticMarket, benchmark_stream, synthetic_market
+from invrisk.data.tardis import TardisData, iter_tardis, read_tardis
 from invrisk.data.tardis_options import (
     TARDIS_OPTIONS_CHAIN_COLUMNS,
     TardisOptionsSnapshot,
     load_tardis_options_chain,
     load_tardis_options_snapshot,
 )
+from invrisk.data.validate import ValidationReport, validate_events
 
 __all__ = [
     "CHAIN_FORMATS",
+    "EVENT_DTYPE",
     "TARDIS_OPTIONS_CHAIN_COLUMNS",
+    "BinanceStream",
+    "Catalog",
     "ChainAnalysis",
     "ChainFormat",
+    "EventKind",
+    "Ohlcv",
     "OptionChain",
+    "Side",
     "SmileSpec",
+    "SyntheticMarket",
+    "TardisData",
     "TardisOptionsSnapshot",
+    "ValidationReport",
     "analyze_chain",
+    "benchmark_stream",
+    "check_bbo",
+    "iter_tardis",
     "load_deribit_chain",
     "load_tardis_options_chain",
     "load_tardis_options_snapshot",
+    "read_binance_stream",
+    "read_ohlcv",
+    "read_tardis",
     "smile_vol",
     "synthetic_chain",
+    "synthetic_market",
+    "validate_events",
 ]
