@@ -8,7 +8,8 @@
 - :func:`synthetic_chain` builds a Deribit-style chain on a known smile (demos, round trips).
 - Market events (:data:`EVENT_DTYPE`): :func:`read_binance_stream` (Binance raw streams),
   :func:`read_tardis` / :func:`iter_tardis` (Tardis.dev CSV datasets), :func:`validate_events`,
-  :func:`synthetic_market` / :func:`benchmark_stream` (a seeded synthetic market), and the
+  :mod:`invrisk.data.synthetic_market` (a seeded synthetic market; the package does not
+  re-export its ``synthetic_market`` function, which would hide the module), and the
   Parquet :class:`Catalog`; :func:`read_ohlcv` reads bar files.
 """
 
@@ -21,7 +22,7 @@ from invrisk.data.chains import CHAIN_FORMATS, ChainFormat, OptionChain, load_de
 from invrisk.data.events import EVENT_DTYPE, EventKind, Side
 from invrisk.data.ohlcv import Ohlcv, read_ohlcv
 from invrisk.data.synthetic import SmileSpec, smile_vol, synthetic_chain
-from invrisk.data.synthetic_market import SyntheticMarket, benchmark_stream, synthetic_market
+from invrisk.data.synthetic_market import SyntheticMarket, benchmark_stream
 from invrisk.data.tardis import TardisData, iter_tardis, read_tardis
 from invrisk.data.tardis_options import (
     TARDIS_OPTIONS_CHAIN_COLUMNS,
@@ -60,6 +61,5 @@ __all__ = [
     "read_tardis",
     "smile_vol",
     "synthetic_chain",
-    "synthetic_market",
     "validate_events",
 ]
