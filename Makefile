@@ -42,6 +42,11 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_iv.py
 	$(BIN)/python bench/bench_surface.py
 	$(BIN)/python bench/bench_surface_quality.py
+	$(BIN)/python bench/bench_import_binance.py
+	$(BIN)/python bench/bench_import_tardis.py
+	$(BIN)/python bench/bench_book.py
+	$(BIN)/python bench/bench_synth.py
+	$(BIN)/python bench/bench_catalog.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
