@@ -56,7 +56,6 @@ Time ranges are half-open, ``start_ns <= local_ns < end_ns``, in int64 ns UTC.
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
 import json
 import os
@@ -64,22 +63,63 @@ import re
 import secrets
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
-import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.dataset as ds  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.fs as pafs  # type: ignore[import-untyped, unused-ignore]
-import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
 
-from invrisk.data.events import EVENT_DTYPE, EventArray, EventKind, empty_events
+from invrisk.data._catalog_io import (
+    EVENT_SCHEMA,
+    OHLCV_SCHEMA,
+    ROW_GROUP_ROWS,
+    _check_events,
+    _commit_parts,
+    _event_filter,
+    _PartWriter,
+    _range_filter,
+    _route_chunk,
+    _split_chunks,
+    events_from_table,
+    events_to_table,
+    read_events_parquet,
+    write_events_parquet,
+)
+from invrisk.data._catalog_manifest import (
+    MANIFEST_NAME,
+    MANIFEST_VERSION,
+    CatalogEntry,
+    DataType,
+    ImportResult,
+    PartFile,
+    SourceFormat,
+    _check_name,
+    _find_source,
+    _lock,
+    _record_source,
+    _result_from_record,
+    _symbol_table,
+)
+from invrisk.data._catalog_merge import _iter_days, _rechunk
+from invrisk.data._catalog_readers import (
+    _BINANCE_VENUES,
+    ProgressCallback,
+    _guess_ohlcv_venue,
+    _hashing,
+    _market_name,
+    _ohlcv_table,
+    _RowsHasher,
+    _sub_id,
+    _tardis_name_exchange,
+    detect_format,
+    file_sha256,
+)
+from invrisk.data.events import EventArray, empty_events
 from invrisk.errors import DataError, InvalidArgumentError
-from invrisk.units import NS_PER_DAY, ns_to_iso, to_ns
+from invrisk.units import to_ns
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
@@ -102,306 +142,8 @@ __all__ = [
     "write_events_parquet",
 ]
 
-MANIFEST_NAME = "manifest.json"
-MANIFEST_VERSION = 1
-ROW_GROUP_ROWS = 1 << 20
-"""Rows per Parquet row group (about 10 MB on disk, 50 MB decoded): the unit of streaming."""
 DEFAULT_CHUNK_ROWS = 1 << 20
 """Most rows per chunk yielded by :meth:`Catalog.iter_events`."""
-
-DataType: TypeAlias = str
-"""``"events"`` or ``"ohlcv-<interval>"`` (e.g. ``"ohlcv-1h"``)."""
-SourceFormat: TypeAlias = Literal["binance", "tardis", "ohlcv", "array", "synthetic"]
-ProgressCallback: TypeAlias = Callable[[str, int, int | None], None]
-"""``progress(stage, done, total)``: stage ``"hash"`` (bytes), ``"read"``, ``"write"`` (rows)."""
-
-_TIME_FIELDS = ("exch_ns", "local_ns", "update_id", "first_id", "prev_id")
-_EVENT_FIELDS: tuple[str, ...] = tuple(EVENT_DTYPE.names or ())
-EVENT_SCHEMA = pa.schema(
-    [(name, pa.from_numpy_dtype(EVENT_DTYPE[name])) for name in _EVENT_FIELDS],
-    metadata={"invrisk.type": "events", "invrisk.version": "1"},
-)
-"""Arrow schema of an events part file: EVENT_DTYPE field for field (int64 ns stay int64)."""
-
-OHLCV_SCHEMA = pa.schema(
-    [
-        ("open_ns", pa.int64()),
-        ("open", pa.float64()),
-        ("high", pa.float64()),
-        ("low", pa.float64()),
-        ("close", pa.float64()),
-        ("volume_base", pa.float64()),
-        ("volume_quote", pa.float64()),
-        ("trades", pa.int64()),
-    ],
-    metadata={"invrisk.type": "ohlcv", "invrisk.version": "1"},
-)
-"""Arrow schema of an OHLCV part file: bar open time (int64 ns UTC), prices in quote currency,
-volume in base units and in quote units (NaN if the source has none), trade count (-1 if none)."""
-
-_MERGE_BATCH_ROWS = 1 << 18
-_PACKED_DTYPE = np.dtype([(name, EVENT_DTYPE[name]) for name in _EVENT_FIELDS])
-_RECORD_DTYPE = np.dtype((np.void, _PACKED_DTYPE.itemsize))
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-
-# ---------------------------------------------------------------------------------------------
-# Result objects
-
-
-@dataclass(frozen=True)
-class PartFile:
-    """One Parquet part written by one source into one partition."""
-
-    venue: str
-    symbol: str
-    data_type: DataType
-    date: str
-    """UTC date ``YYYY-MM-DD`` of the rows' ``local_ns`` (events); first day of the UTC month
-    of their ``open_ns`` (bars)."""
-    file: str
-    """Path relative to the catalog root (``/`` separated)."""
-    rows: int
-    bytes: int
-    start_ns: int
-    """Smallest time in the part (``local_ns`` or ``open_ns``), int64 ns UTC."""
-    end_ns: int
-    """Largest time in the part (inclusive), int64 ns UTC."""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "venue": self.venue,
-            "symbol": self.symbol,
-            "type": self.data_type,
-            "date": self.date,
-            "file": self.file,
-            "rows": self.rows,
-            "bytes": self.bytes,
-            "start_ns": self.start_ns,
-            "end_ns": self.end_ns,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> PartFile:
-        return cls(
-            venue=str(d["venue"]),
-            symbol=str(d["symbol"]),
-            data_type=d["type"],
-            date=str(d["date"]),
-            file=str(d["file"]),
-            rows=int(d["rows"]),
-            bytes=int(d["bytes"]),
-            start_ns=int(d["start_ns"]),
-            end_ns=int(d["end_ns"]),
-        )
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    """What one import did (or found already done)."""
-
-    source_id: str
-    """sha256 (hex) of the source file's bytes, or of an array's columns, venue and symbol."""
-    status: Literal["imported", "already_imported"]
-    name: str
-    format: str
-    data_type: DataType
-    venue: str
-    symbols: tuple[str, ...]
-    rows: int
-    start_ns: int | None
-    end_ns: int | None
-    """Last time in the source (inclusive), int64 ns UTC; None for an empty source."""
-    parts: tuple[PartFile, ...]
-    overlaps: tuple[str, ...]
-    """Ids of earlier sources with rows in the same partitions and time span (queries
-    de-duplicate identical records between them)."""
-
-    @property
-    def imported(self) -> bool:
-        return self.status == "imported"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "source_id": self.source_id,
-            "status": self.status,
-            "name": self.name,
-            "format": self.format,
-            "type": self.data_type,
-            "venue": self.venue,
-            "symbols": list(self.symbols),
-            "rows": self.rows,
-            "start_ns": self.start_ns,
-            "end_ns": self.end_ns,
-            "start": None if self.start_ns is None else ns_to_iso(self.start_ns),
-            "end": None if self.end_ns is None else ns_to_iso(self.end_ns),
-            "parts": [p.as_dict() for p in self.parts],
-            "overlaps": list(self.overlaps),
-        }
-
-
-@dataclass(frozen=True)
-class CatalogEntry:
-    """Summary of one (venue, symbol, type) in the catalog (:meth:`Catalog.ls`)."""
-
-    venue: str
-    symbol: str
-    data_type: DataType
-    dates: tuple[str, ...]
-    rows: int
-    """Rows stored (before de-duplication of overlapping sources)."""
-    bytes: int
-    sources: int
-    start_ns: int
-    end_ns: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "venue": self.venue,
-            "symbol": self.symbol,
-            "type": self.data_type,
-            "first_date": self.dates[0],
-            "last_date": self.dates[-1],
-            "days": len(self.dates),
-            "dates": list(self.dates),
-            "rows": self.rows,
-            "bytes": self.bytes,
-            "sources": self.sources,
-            "start": ns_to_iso(self.start_ns),
-            "end": ns_to_iso(self.end_ns),
-        }
-
-
-# ---------------------------------------------------------------------------------------------
-# Conversions between EVENT_DTYPE arrays and Arrow
-
-
-def events_to_table(events: EventArray) -> pa.Table:
-    """An EVENT_DTYPE array as an Arrow table with :data:`EVENT_SCHEMA` (columns copied)."""
-    _check_events(events)
-    return pa.Table.from_arrays(
-        [pa.array(np.ascontiguousarray(events[name])) for name in _EVENT_FIELDS],
-        schema=EVENT_SCHEMA,
-    )
-
-
-def events_from_table(table: pa.Table | pa.RecordBatch) -> EventArray:
-    """Arrow columns named like EVENT_DTYPE's fields back to an EVENT_DTYPE array."""
-    out = np.zeros(table.num_rows, dtype=EVENT_DTYPE)  # zeros: padding bytes are defined
-    names = set(table.schema.names)
-    missing = [n for n in _EVENT_FIELDS if n not in names]
-    if missing:
-        raise DataError(f"event table has no column(s) {missing}")
-    for name in _EVENT_FIELDS:
-        column = table.column(name)
-        if column.null_count:
-            raise DataError(f"event column {name!r} has {column.null_count} nulls")
-        out[name] = column.to_numpy()
-    return out
-
-
-def write_events_parquet(
-    path: str | os.PathLike[str],
-    events: EventArray | Iterable[EventArray],
-    *,
-    row_group_rows: int = ROW_GROUP_ROWS,
-) -> int:
-    """Write an EVENT_DTYPE array, or a stream of them, to one Parquet file (atomically:
-    temporary file, then ``os.replace``). Returns the rows written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    chunks = [events] if isinstance(events, np.ndarray) else events
-    try:
-        part = _PartWriter(tmp, EVENT_SCHEMA, row_group_rows)
-        for chunk in chunks:
-            _check_events(chunk)
-            part.append_events(chunk)
-        part.close()
-        if part.rows == 0:  # a valid file with the schema and no rows
-            pq.write_table(EVENT_SCHEMA.empty_table(), str(tmp))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return part.rows
-
-
-def read_events_parquet(path: str | os.PathLike[str]) -> EventArray:
-    """Read a Parquet file with :data:`EVENT_SCHEMA` columns into an EVENT_DTYPE array."""
-    try:
-        table = pq.read_table(path)
-    except (OSError, pa.ArrowException) as exc:
-        raise DataError(f"cannot read Parquet events: {exc}", path=str(path)) from exc
-    return events_from_table(table)
-
-
-# ---------------------------------------------------------------------------------------------
-# Source files
-
-
-def file_sha256(path: str | os.PathLike[str], *, progress: ProgressCallback | None = None) -> str:
-    """sha256 (hex) of a file, read in 8 MiB blocks."""
-    h = hashlib.sha256()
-    total = os.path.getsize(path)
-    done = 0
-    with open(path, "rb") as f:
-        while block := f.read(8 << 20):
-            h.update(block)
-            done += len(block)
-            if progress is not None:
-                progress("hash", done, total)
-    return h.hexdigest()
-
-
-_BINANCE_LINE = re.compile(rb"^\d{10,20} [\[{]")
-_TARDIS_HEADER = b"exchange,symbol,timestamp,local_timestamp"
-
-
-def detect_format(path: str | os.PathLike[str]) -> Literal["binance", "tardis", "ohlcv"]:
-    """Recognise a market-data file by its first lines.
-
-    * ``binance``: a raw Binance stream recording, ``<local_ns> <exchange JSON>`` per line
-      (plain or gzip), as hftbacktest's collector writes.
-    * ``tardis``: a Tardis.dev CSV (plain or gzip) whose header starts
-      ``exchange,symbol,timestamp,local_timestamp``.
-    * ``ohlcv``: a CSV of bars whose header names open, high, low and close columns (plain
-      or gzip).
-    """
-    p = Path(path)
-    try:
-        with open(p, "rb") as f:
-            magic = f.read(4)
-        if magic[:2] == b"\x1f\x8b":
-            with gzip.open(p, "rb") as g:
-                head = g.read(65536)
-        elif magic == b"PK\x03\x04":
-            raise DataError(
-                "a zip archive: extract it first (a Binance archive zip holds one CSV)",
-                path=str(p),
-            )
-        else:
-            with open(p, "rb") as f:
-                head = f.read(65536)
-    except FileNotFoundError as exc:
-        raise DataError("no such file", path=str(p)) from exc
-    except (OSError, EOFError) as exc:
-        raise DataError(f"cannot read: {exc}", path=str(p)) from exc
-    lines = [ln.strip() for ln in head.splitlines()[:3]]
-    first = lines[0] if lines else b""
-    if _BINANCE_LINE.match(first):
-        return "binance"
-    if first.lower().startswith(_TARDIS_HEADER):
-        return "tardis"
-    for line in lines[:2]:
-        cols = {c.strip().strip('"').lower() for c in line.decode("utf-8", "replace").split(",")}
-        if {"open", "high", "low", "close"} <= cols:
-            return "ohlcv"
-    raise DataError(
-        "unrecognised format: expected a Binance raw stream ('<local_ns> {json}' lines), a "
-        "Tardis.dev CSV (header 'exchange,symbol,timestamp,local_timestamp,...') or an OHLCV "
-        f"CSV (open/high/low/close columns); first line: {first[:120]!r}",
-        path=str(p),
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -469,41 +211,6 @@ class Catalog:
     def sources(self) -> list[dict[str, Any]]:
         """The manifest's source records (path, size, sha256, rows, time range, parts)."""
         return list(self.manifest()["sources"])
-
-    def _save_manifest(self, manifest: dict[str, Any]) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.root / f".{MANIFEST_NAME}.{secrets.token_hex(4)}.tmp"
-        try:
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(manifest, f, indent=1)
-                f.write("\n")
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.manifest_path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        with contextlib.suppress(OSError):  # make the rename durable where directories fsync
-            fd = os.open(self.root, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-
-    @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
-        """Exclusive lock on the catalog for the duration of an import (POSIX flock)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows: single writer assumed
-            yield
-            return
-        with open(self.root / ".lock", "a+b") as f:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
     # -- import ----------------------------------------------------------------------------------
 
@@ -726,7 +433,7 @@ class Catalog:
         """
         if source_id is None and hasher is None:
             raise InvalidArgumentError("source_id", None, "a source id or a hasher")
-        with self._lock():
+        with _lock(self.root):
             manifest = self.manifest()
             if source_id is not None:
                 existing = _find_source(manifest, source_id)
@@ -739,7 +446,9 @@ class Catalog:
                 rows = 0
                 for chunk in chunks:
                     _check_events(chunk)
-                    self._route_chunk(chunk, _symbol_table(symbols_of()), writers, staging)
+                    _route_chunk(
+                        chunk, _symbol_table(symbols_of()), writers, staging, self.row_group_rows
+                    )
                     rows += len(chunk)
                     if progress is not None:
                         progress("write", rows, total_rows)
@@ -753,8 +462,9 @@ class Catalog:
                 assert source_id is not None
                 venue = venue_of() or "unknown"
                 _check_name("venue", venue)
-                parts = self._commit_parts(writers, venue=venue, source_id=source_id)
-                return self._record_source(
+                parts = _commit_parts(self.root, writers, venue=venue, source_id=source_id)
+                return _record_source(
+                    self.root,
                     manifest,
                     source_id=source_id,
                     name=name or f"stream:{source_id[:16]}",
@@ -770,118 +480,6 @@ class Catalog:
                 shutil.rmtree(staging, ignore_errors=True)
                 with contextlib.suppress(OSError):
                     staging.parent.rmdir()
-
-    def _route_chunk(
-        self,
-        chunk: EventArray,
-        symbols: tuple[str, ...],
-        writers: dict[tuple[str, str], _PartWriter],
-        staging: Path,
-    ) -> None:
-        """Split a chunk by instrument and UTC day and append the pieces to their writers."""
-        if len(chunk) == 0:
-            return
-        instrument = chunk["instrument"]
-        lo, hi = int(instrument.min()), int(instrument.max())
-        if lo < 0 or hi >= len(symbols):
-            raise InvalidArgumentError(
-                "symbol",
-                list(symbols),
-                f"one symbol per instrument index: events use instruments {lo}..{hi}",
-            )
-        for idx in range(lo, hi + 1):
-            sub = chunk if lo == hi else chunk[instrument == idx]
-            if len(sub) == 0:
-                continue
-            if idx != 0:
-                sub = sub.copy()
-                sub["instrument"] = 0
-            days = sub["local_ns"] // NS_PER_DAY
-            d0, d1 = int(days[0]), int(days[-1])
-            unique_days = [d0] if d0 == d1 and bool(np.all(days == d0)) else np.unique(days)
-            for day in unique_days:
-                piece = sub if len(unique_days) == 1 else sub[days == day]
-                key = (symbols[idx], _day_str(int(day)))
-                writer = writers.get(key)
-                if writer is None:
-                    writer = _PartWriter(
-                        staging / f"{len(writers):06d}.parquet", EVENT_SCHEMA, self.row_group_rows
-                    )
-                    writers[key] = writer
-                writer.append_events(piece)
-
-    def _commit_parts(
-        self,
-        writers: dict[tuple[str, str], _PartWriter],
-        *,
-        venue: str,
-        source_id: str,
-        data_type: DataType = "events",
-    ) -> list[PartFile]:
-        parts: list[PartFile] = []
-        for (symbol, day), w in sorted(writers.items()):
-            if w.rows == 0:
-                continue
-            rel = _part_rel(venue, symbol, data_type, day, source_id)
-            dest = self.root / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(w.path, dest)
-            parts.append(
-                PartFile(
-                    venue=venue,
-                    symbol=symbol,
-                    data_type=data_type,
-                    date=day,
-                    file=rel,
-                    rows=w.rows,
-                    bytes=dest.stat().st_size,
-                    start_ns=w.start_ns,
-                    end_ns=w.end_ns,
-                )
-            )
-        return parts
-
-    def _record_source(
-        self,
-        manifest: dict[str, Any],
-        *,
-        source_id: str,
-        name: str,
-        fmt: str,
-        data_type: DataType,
-        venue: str,
-        symbols: tuple[str, ...],
-        rows: int,
-        parts: list[PartFile],
-        source: dict[str, Any],
-    ) -> ImportResult:
-        overlaps = _overlapping_sources(manifest, parts)
-        start = min((p.start_ns for p in parts), default=None)
-        end = max((p.end_ns for p in parts), default=None)
-        record: dict[str, Any] = {
-            "id": source_id,
-            "name": name,
-            "format": fmt,
-            "type": data_type,
-            "venue": venue,
-            "symbols": list(symbols),
-            "path": source.get("path"),
-            "size_bytes": source.get("size_bytes"),
-            "sha256": source.get("sha256"),
-            "rows": rows,
-            "start_ns": start,
-            "end_ns": end,
-            "start": None if start is None else ns_to_iso(start),
-            "end": None if end is None else ns_to_iso(end),
-            "imported_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "overlaps": overlaps,
-            "parts": [p.as_dict() for p in parts],
-        }
-        for key, value in source.items():
-            record.setdefault(key, value)
-        manifest["sources"].append(record)
-        self._save_manifest(manifest)
-        return _result_from_record(record, "imported")
 
     def import_ohlcv(
         self,
@@ -912,7 +510,7 @@ class Catalog:
             for column in table.columns:
                 h.update(np.ascontiguousarray(column.to_numpy()).tobytes())
             source_id = h.hexdigest()
-        with self._lock():
+        with _lock(self.root):
             manifest = self.manifest()
             existing = _find_source(manifest, source_id)
             if existing is not None:
@@ -930,10 +528,11 @@ class Catalog:
                     w.append_table(table.filter(pa.array(mask)), open_ns[mask])
                     w.close()
                     writers[(symbol, f"{month}-01")] = w
-                parts = self._commit_parts(
-                    writers, venue=venue, source_id=source_id, data_type=data_type
+                parts = _commit_parts(
+                    self.root, writers, venue=venue, source_id=source_id, data_type=data_type
                 )
-                return self._record_source(
+                return _record_source(
+                    self.root,
                     manifest,
                     source_id=source_id,
                     name=name or f"ohlcv:{source_id[:16]}",
@@ -1051,54 +650,7 @@ class Catalog:
         hi = None if end_ns is None else to_ns(end_ns)
         expr = _event_filter(lo, hi, kinds)
         parts_by_date = self._parts(venue, symbol, "events", lo, hi)
-        return _rechunk(self._iter_days(parts_by_date, expr, chunk_rows, dedup), chunk_rows)
-
-    def _iter_days(
-        self,
-        parts_by_date: dict[str, list[PartFile]],
-        expr: ds.Expression | None,
-        chunk_rows: int,
-        dedup: bool,
-    ) -> Iterator[EventArray]:
-        for parts in parts_by_date.values():
-            # merging works on smaller batches: its temporaries scale with the batch
-            batch = chunk_rows if len(parts) == 1 else min(chunk_rows, _MERGE_BATCH_ROWS)
-            streams = [self._scan_part(p, expr, batch) for p in parts]
-            if len(streams) == 1:
-                yield from streams[0]
-            else:
-                yield from _merge_streams(streams, dedup=dedup)
-
-    def _scan_part(
-        self, part: PartFile, expr: ds.Expression | None, chunk_rows: int
-    ) -> Iterator[EventArray]:
-        path = self.root / part.file
-        try:
-            dataset = ds.FileSystemDataset.from_paths(
-                [str(path)],
-                schema=EVENT_SCHEMA,
-                format=ds.ParquetFileFormat(),
-                filesystem=pafs.LocalFileSystem(),
-            )
-            # One row group at a time, no pre-buffering: memory stays near one batch (reading
-            # ahead with threads was no faster here and held ~4x more decoded data).
-            batches = dataset.to_batches(
-                filter=expr,
-                batch_size=chunk_rows,
-                batch_readahead=1,
-                fragment_readahead=1,
-                fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False),
-                use_threads=False,
-            )
-            for batch in batches:
-                if batch.num_rows:
-                    yield events_from_table(batch)
-        except FileNotFoundError as exc:
-            raise DataError(
-                "part file listed in the manifest is missing (catalog damaged?)", path=str(path)
-            ) from exc
-        except (OSError, pa.ArrowException) as exc:
-            raise DataError(f"cannot read catalog part: {exc}", path=str(path)) from exc
+        return _rechunk(_iter_days(self.root, parts_by_date, expr, chunk_rows, dedup), chunk_rows)
 
     def events(
         self,
@@ -1167,432 +719,3 @@ class Catalog:
         first = np.ones(len(order), dtype=bool)
         first[1:] = open_ns[order][1:] != open_ns[order][:-1]
         return table.take(pa.array(order[first]))
-
-
-# ---------------------------------------------------------------------------------------------
-# Writing helpers
-
-
-def _open_writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
-    """zstd, and delta encoding for the int64 time and id columns (monotone: ~1 byte/row)."""
-    delta = [n for n in schema.names if n in _TIME_FIELDS or n == "open_ns"]
-    return pq.ParquetWriter(
-        str(path),
-        schema,
-        compression="zstd",
-        use_dictionary=[n for n in schema.names if n not in delta],
-        column_encoding=dict.fromkeys(delta, "DELTA_BINARY_PACKED"),
-        write_statistics=True,
-    )
-
-
-class _PartWriter:
-    """Buffers rows for one part file and writes them in row groups of ``row_group_rows``."""
-
-    def __init__(self, path: Path, schema: pa.Schema, row_group_rows: int) -> None:
-        self.path = path
-        self.schema = schema
-        self.row_group_rows = row_group_rows
-        self.rows = 0
-        self.start_ns = 0
-        self.end_ns = 0
-        self._buffer: list[EventArray] = []
-        self._buffered = 0
-        self._writer: pq.ParquetWriter | None = None
-
-    def _track(self, t_ns: npt.NDArray[np.int64]) -> None:
-        if len(t_ns) == 0:
-            return
-        lo, hi = int(t_ns.min()), int(t_ns.max())
-        self.start_ns = lo if self.rows == 0 else min(self.start_ns, lo)
-        self.end_ns = hi if self.rows == 0 else max(self.end_ns, hi)
-        self.rows += len(t_ns)
-
-    def append_events(self, events: EventArray) -> None:
-        self._track(events["local_ns"])
-        self._buffer.append(events)
-        self._buffered += len(events)
-        while self._buffered >= self.row_group_rows:
-            self._flush(self.row_group_rows)
-
-    def append_table(self, table: pa.Table, t_ns: npt.NDArray[np.int64]) -> None:
-        self._track(t_ns)
-        self._write(table)
-
-    def _flush(self, n: int) -> None:
-        joined = self._buffer[0] if len(self._buffer) == 1 else np.concatenate(self._buffer)
-        head, rest = joined[:n], joined[n:]
-        self._buffer = [rest] if len(rest) else []
-        self._buffered = len(rest)
-        self._write(events_to_table(head))
-
-    def _write(self, table: pa.Table) -> None:
-        if self._writer is None:
-            self._writer = _open_writer(self.path, self.schema)
-        self._writer.write_table(table, row_group_size=self.row_group_rows)
-
-    def close(self) -> None:
-        if self._buffered:
-            self._flush(self._buffered)
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-
-
-def _split_chunks(events: EventArray, n: int) -> Iterator[EventArray]:
-    for lo in range(0, len(events), n):
-        yield events[lo : lo + n]
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading helpers
-
-
-def _range_filter(column: str, lo: int | None, hi: int | None) -> ds.Expression | None:
-    expr: ds.Expression | None = None
-    if lo is not None:
-        expr = pc.field(column) >= pa.scalar(lo, pa.int64())
-    if hi is not None:
-        upper = pc.field(column) < pa.scalar(hi, pa.int64())
-        expr = upper if expr is None else expr & upper
-    return expr
-
-
-def _event_filter(
-    lo: int | None, hi: int | None, kinds: Iterable[int] | None
-) -> ds.Expression | None:
-    if lo is not None and hi is not None and hi < lo:
-        raise InvalidArgumentError("end_ns", hi, f"a time >= start_ns ({lo})")
-    expr = _range_filter("local_ns", lo, hi)
-    if kinds is not None:
-        allowed = {int(k) for k in EventKind}
-        wanted = sorted({int(k) for k in kinds})
-        bad = [k for k in wanted if k not in allowed]
-        if bad:
-            raise InvalidArgumentError("kinds", bad, f"EventKind values {sorted(allowed)}")
-        kind_expr = pc.field("kind").isin(pa.array(wanted, pa.uint8()))
-        expr = kind_expr if expr is None else expr & kind_expr
-    return expr
-
-
-class _Cursor:
-    """One part's stream during a merge: buffered rows and their merge keys."""
-
-    __slots__ = ("carry", "done", "events", "it", "keys")
-
-    def __init__(self, it: Iterator[EventArray]) -> None:
-        self.it = it
-        self.events: EventArray = empty_events(0)
-        self.keys: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
-        self.carry: int | None = None
-        self.done = False
-
-    def pull(self) -> None:
-        """Append the next batch; the key is the running maximum of ``local_ns``."""
-        try:
-            batch = next(self.it)
-        except StopIteration:
-            self.done = True
-            return
-        keys = np.maximum.accumulate(batch["local_ns"])
-        if self.carry is not None:
-            np.maximum(keys, self.carry, out=keys)
-        self.carry = int(keys[-1])
-        if len(self.events):
-            self.events = np.concatenate([self.events, batch])
-            self.keys = np.concatenate([self.keys, keys])
-        else:
-            self.events, self.keys = batch, keys
-
-
-def _merge_streams(streams: list[Iterator[EventArray]], *, dedup: bool) -> Iterator[EventArray]:
-    """K-way merge on the running-max key; ties in stream order; optional de-duplication."""
-    cursors = [_Cursor(it) for it in streams]
-    while True:
-        for c in cursors:
-            while not c.done and len(c.events) == 0:
-                c.pull()
-        live = [c for c in cursors if not c.done]
-        bound = min(int(c.keys[-1]) for c in live) if live else None
-        pieces: list[tuple[int, EventArray, npt.NDArray[np.int64]]] = []
-        for i, c in enumerate(cursors):
-            n = len(c.events) if bound is None else int(np.searchsorted(c.keys, bound, "left"))
-            if n:
-                pieces.append((i, c.events[:n], c.keys[:n]))
-                c.events, c.keys = c.events[n:], c.keys[n:]
-        if not pieces:
-            if bound is None:
-                return
-            for c in live:  # every buffered row sits at the bound: read further
-                if int(c.keys[-1]) == bound:
-                    c.pull()
-            continue
-        if len(pieces) == 1:
-            yield pieces[0][1]
-            continue
-        block = np.concatenate([p[1] for p in pieces])
-        keys = np.concatenate([p[2] for p in pieces])
-        src = np.concatenate([np.full(len(p[1]), p[0], dtype=np.int64) for p in pieces])
-        order = np.argsort(keys, kind="stable")
-        block, src, keys = block[order], src[order], keys[order]
-        yield _dedup(block, src, keys) if dedup else block
-
-
-def _dedup(
-    block: EventArray, src: npt.NDArray[np.int64], keys: npt.NDArray[np.int64]
-) -> EventArray:
-    """Drop rows repeated between sources in a merged block (sorted by ``keys``).
-
-    Only rows whose merge key is shared by rows of another source can be repeats; the record
-    comparison runs on those alone.
-    """
-    n = len(block)
-    if n < 2:
-        return block
-    start = np.ones(n, dtype=bool)
-    start[1:] = keys[1:] != keys[:-1]
-    bounds = np.flatnonzero(start)
-    mixed = np.minimum.reduceat(src, bounds) != np.maximum.reduceat(src, bounds)
-    if not mixed.any():
-        return block
-    candidate = np.repeat(mixed, np.diff(np.append(bounds, n)))
-    idx = np.flatnonzero(candidate)
-    keep = np.ones(n, dtype=bool)
-    keep[idx] = _first_occurrences(block[idx], src[idx])
-    return block if keep.all() else block[keep]
-
-
-def _first_occurrences(rows: EventArray, src: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-    """Keep each record (equal in every field) ``max over sources of its count`` times.
-
-    The k-th occurrence of a record in its source is dropped if an earlier row (in merged
-    order) from another source is the k-th occurrence of the same record in that source.
-    """
-    n = len(rows)
-    packed = np.empty(n, dtype=_PACKED_DTYPE)
-    for name in _EVENT_FIELDS:
-        packed[name] = rows[name]
-    _, rid = np.unique(packed.view(_RECORD_DTYPE), return_inverse=True)
-    rid = rid.reshape(-1)
-    pos = np.arange(n)
-    # rank of each row among the rows of the same record and the same source
-    order = np.lexsort((pos, src, rid))
-    r_s, s_s = rid[order], src[order]
-    new_group = np.ones(n, dtype=bool)
-    new_group[1:] = (r_s[1:] != r_s[:-1]) | (s_s[1:] != s_s[:-1])
-    group_start = np.maximum.accumulate(np.where(new_group, pos, 0))
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = pos - group_start
-    # keep the first row (in merged order) of every (record, rank)
-    order2 = np.lexsort((pos, rank, rid))
-    r2, k2 = rid[order2], rank[order2]
-    first = np.ones(n, dtype=bool)
-    first[1:] = (r2[1:] != r2[:-1]) | (k2[1:] != k2[:-1])
-    keep = np.zeros(n, dtype=bool)
-    keep[order2[first]] = True
-    return keep
-
-
-def _rechunk(chunks: Iterator[EventArray], n: int) -> Iterator[EventArray]:
-    """Chunks of at most ``n`` rows: larger arrays are split, small neighbours joined (a
-    batch that already fills a chunk is passed on without a copy)."""
-    pending: list[EventArray] = []
-    count = 0
-    for chunk in chunks:
-        for lo in range(0, len(chunk), n):
-            piece = chunk[lo : lo + n]
-            if count + len(piece) > n:
-                yield pending[0] if len(pending) == 1 else np.concatenate(pending)
-                pending, count = [], 0
-            pending.append(piece)
-            count += len(piece)
-    if count:
-        yield pending[0] if len(pending) == 1 else np.concatenate(pending)
-
-
-# ---------------------------------------------------------------------------------------------
-# Manifest helpers
-
-
-def _find_source(manifest: dict[str, Any], source_id: str) -> dict[str, Any] | None:
-    for record in manifest["sources"]:
-        if record["id"] == source_id:
-            return dict(record)
-    return None
-
-
-def _result_from_record(
-    record: dict[str, Any], status: Literal["imported", "already_imported"]
-) -> ImportResult:
-    return ImportResult(
-        source_id=record["id"],
-        status=status,
-        name=str(record.get("name") or record["id"][:16]),
-        format=str(record.get("format")),
-        data_type=record.get("type", "events"),
-        venue=str(record["venue"]),
-        symbols=tuple(record.get("symbols", ())),
-        rows=int(record["rows"]),
-        start_ns=record.get("start_ns"),
-        end_ns=record.get("end_ns"),
-        parts=tuple(PartFile.from_dict(p) for p in record.get("parts", ())),
-        overlaps=tuple(record.get("overlaps", ())),
-    )
-
-
-def _overlapping_sources(manifest: dict[str, Any], parts: list[PartFile]) -> list[str]:
-    out: list[str] = []
-    for record in manifest["sources"]:
-        for old in record["parts"]:
-            if any(
-                old["venue"] == p.venue
-                and old["symbol"] == p.symbol
-                and old["type"] == p.data_type
-                and old["date"] == p.date
-                and int(old["start_ns"]) <= p.end_ns
-                and p.start_ns <= int(old["end_ns"])
-                for p in parts
-            ):
-                out.append(record["id"])
-                break
-    return out
-
-
-def _part_rel(venue: str, symbol: str, data_type: str, day: str, source_id: str) -> str:
-    return (
-        f"venue={venue}/symbol={symbol}/type={data_type}/date={day}/part-{source_id[:16]}.parquet"
-    )
-
-
-def _day_str(day: int) -> str:
-    return str(np.datetime64(day, "D"))
-
-
-def _check_name(argument: str, value: str) -> None:
-    if not isinstance(value, str) or not _NAME_RE.match(value):
-        raise InvalidArgumentError(
-            argument, value, "a name of letters, digits, '.', '_' and '-' (e.g. BTCUSDT)"
-        )
-
-
-def _symbol_table(symbol: str | Sequence[str]) -> tuple[str, ...]:
-    symbols = (symbol,) if isinstance(symbol, str) else tuple(symbol)
-    if not symbols:
-        raise InvalidArgumentError("symbol", symbol, "a symbol or a non-empty list of symbols")
-    for s in symbols:
-        _check_name("symbol", s)
-    return symbols
-
-
-def _check_events(events: object) -> None:
-    if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE or events.ndim != 1:
-        desc = getattr(events, "dtype", type(events).__name__)
-        raise InvalidArgumentError("events", desc, "a 1-D array of EVENT_DTYPE")
-
-
-# ---------------------------------------------------------------------------------------------
-# Reader adapters (the readers live in their own modules, imported when needed)
-
-_BINANCE_VENUES = {
-    "spot": "binance",
-    "usdm": "binance-futures",
-    "um": "binance-futures",
-    "futures": "binance-futures",
-    "coinm": "binance-delivery",
-    "cm": "binance-delivery",
-    "delivery": "binance-delivery",
-}
-
-
-def _market_name(market: object) -> str:
-    """A reader's market (a string or an enum) as a lower-case name."""
-    value = getattr(market, "value", market)
-    if not isinstance(value, str):
-        value = getattr(market, "name", str(value))
-    return str(value).lower()
-
-
-def _sub_id(sha: str, symbol: str) -> str:
-    return hashlib.sha256(f"{sha}\0symbol={symbol}".encode()).hexdigest()
-
-
-class _RowsHasher:
-    """sha256 identity of event rows, independent of how they are cut into chunks.
-
-    One sha256 per field over the field's bytes, then a sha256 of venue, symbols and the
-    field digests: an array and the same rows streamed in any chunks get the same id.
-    """
-
-    def __init__(self, venue: str, symbols: Sequence[str]) -> None:
-        self._head = f"events\0{venue}\0{chr(0).join(symbols)}\0".encode()
-        self._fields = [hashlib.sha256() for _ in _EVENT_FIELDS]
-
-    def update(self, events: EventArray) -> None:
-        for h, field in zip(self._fields, _EVENT_FIELDS, strict=True):
-            h.update(np.ascontiguousarray(events[field]).tobytes())
-
-    def hexdigest(self) -> str:
-        final = hashlib.sha256(self._head)
-        for h in self._fields:
-            final.update(h.digest())
-        return final.hexdigest()
-
-
-def _hashing(chunks: Iterable[EventArray], hasher: _RowsHasher) -> Iterator[EventArray]:
-    for chunk in chunks:
-        _check_events(chunk)
-        hasher.update(chunk)
-        yield chunk
-
-
-def _tardis_name_exchange(path: Path) -> str | None:
-    """The exchange from a Tardis file name ``{exchange}_{data_type}_{date}_{symbol}.csv.gz``."""
-    head = path.name.split("_", 1)[0]
-    return head if _NAME_RE.match(head) and head != path.name else None
-
-
-def _guess_ohlcv_venue(path: Path) -> str:
-    name = path.name.lower()
-    for venue in ("binanceus", "binance", "kraken", "coinbase", "bitstamp", "deribit"):
-        if name.startswith(venue):
-            return venue
-    return "unknown"
-
-
-def _ohlcv_table(bars: Any, *, path: Path) -> pa.Table:
-    """An Ohlcv result object (columns as attributes) as an :data:`OHLCV_SCHEMA` table."""
-
-    def column(*names: str) -> Any:
-        for n in names:
-            value = getattr(bars, n, None)
-            if value is not None:
-                return np.asarray(value)
-        return None
-
-    open_ns = column("open_ns", "t_ns", "time_ns", "ts_ns")
-    if open_ns is None:
-        raise DataError("OHLCV reader returned no bar open times (open_ns)", path=str(path))
-    n = len(open_ns)
-
-    def num(*names: str, fill: float = np.nan) -> npt.NDArray[np.float64]:
-        value = column(*names)
-        return np.full(n, fill) if value is None else value.astype(np.float64)
-
-    trades = column("trades", "trade_count", "n_trades")
-    return pa.Table.from_arrays(
-        [
-            pa.array(open_ns.astype(np.int64)),
-            pa.array(num("open")),
-            pa.array(num("high")),
-            pa.array(num("low")),
-            pa.array(num("close")),
-            pa.array(num("volume_base", "volume", "volume_qty")),
-            pa.array(num("volume_quote", "quote_volume", "volume_usd")),
-            pa.array(
-                np.full(n, -1, dtype=np.int64)
-                if trades is None
-                else np.nan_to_num(trades.astype(np.float64), nan=-1).astype(np.int64)
-            ),
-        ],
-        schema=OHLCV_SCHEMA,
-    )
