@@ -113,6 +113,10 @@ def _greeks(
     cp, s, k, t, v, r, b = flat
     n = math.prod(shape)
     out = np.empty((_kernels_python.N_OUT, n))
+    if n >= _PARALLEL_MIN:
+        # Touch the fresh output pages in this thread first: page faults taken by the kernel's
+        # worker threads contend in the kernel and cost more than the pricing itself.
+        out.fill(0.0)
     if backend == "python":
         _kernels_python.greeks_kernel(cp, s, k, t, v, r, b, rho_carry, out)
     elif n >= _PARALLEL_MIN:
