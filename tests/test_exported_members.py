@@ -16,6 +16,7 @@ PUBLIC_MODULES = [
     "invrisk.surface",
     "invrisk.report",
     "invrisk.market",
+    "invrisk.quoting",
 ]
 
 

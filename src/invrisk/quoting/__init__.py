@@ -1,0 +1,61 @@
+"""Optimal market-making quotes with inventory risk.
+
+Every model implements :class:`QuotingModel` (``quotes(*, q, t_ns, state) -> Quotes``) and is
+built from a module-level function that can be called on its own:
+
+- :class:`AvellanedaStoikov` / :func:`avellaneda_stoikov_depths` — Avellaneda & Stoikov (2008);
+- :class:`GueantExact` / :func:`solve_gueant` — GLFT (2013) and Guéant (2017), exact, bounded
+  inventory, finite or infinite horizon, any ξ >= 0, drift;
+- :class:`GueantClosedForm` / :func:`gueant_closed_form_depths` — Guéant (2017) eqs. 4.6–4.9;
+- :class:`CarteaJaimungalPenalva` / :func:`cjp_depths` — Cartea, Jaimungal & Penalva (2015).
+
+Calibration (:mod:`invrisk.quoting.calibrate`): :func:`calibrate_sigma` (realized variance,
+optional EWMA) and :func:`calibrate_intensity` (A and k of λ(δ) = A e^{−kδ} as a true arrival
+rate, maximum likelihood with standard errors), and a :class:`RollingCalibrator` with an
+explicit warm-up/stale status.
+
+Units: prices in price units, time in seconds, σ per sqrt(second) (see each module).
+"""
+
+from __future__ import annotations
+
+from invrisk.quoting.as_model import AvellanedaStoikov, avellaneda_stoikov_depths
+from invrisk.quoting.base import ModelState, Quotes, QuotingModel
+from invrisk.quoting.calibrate import (
+    CalibrationStatus,
+    IntensityEstimate,
+    RollingCalibrator,
+    SigmaEstimate,
+    calibrate_intensity,
+    calibrate_sigma,
+)
+from invrisk.quoting.glft import (
+    CarteaJaimungalPenalva,
+    GueantClosedForm,
+    GueantExact,
+    GueantSolution,
+    cjp_depths,
+    gueant_closed_form_depths,
+    solve_gueant,
+)
+
+__all__ = [
+    "AvellanedaStoikov",
+    "CalibrationStatus",
+    "CarteaJaimungalPenalva",
+    "GueantClosedForm",
+    "GueantExact",
+    "GueantSolution",
+    "IntensityEstimate",
+    "ModelState",
+    "Quotes",
+    "QuotingModel",
+    "RollingCalibrator",
+    "SigmaEstimate",
+    "avellaneda_stoikov_depths",
+    "calibrate_intensity",
+    "calibrate_sigma",
+    "cjp_depths",
+    "gueant_closed_form_depths",
+    "solve_gueant",
+]

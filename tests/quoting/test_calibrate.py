@@ -1,0 +1,313 @@
+"""Tests of invrisk.quoting.calibrate: sigma and lambda(delta) = A exp(-k delta) calibration.
+
+Statistical checks are seeded; a deviation beyond 4 of the standard errors the estimator itself
+reports fails (probability below 1e-4 per check for a correct estimator with honest errors).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from invrisk.data.binance import read_binance_stream
+from invrisk.data.events import EventKind, Side
+from invrisk.data.synthetic_market import (
+    BookSpec,
+    FlowSpec,
+    PriceProcess,
+    SyntheticMarket,
+    synthetic_market,
+)
+from invrisk.data.tardis import read_tardis
+from invrisk.errors import DataWarning, InvalidArgumentError
+from invrisk.market.book import L2Book
+from invrisk.quoting import calibrate as cal
+from invrisk.quoting.calibrate import (
+    RollingCalibrator,
+    calibrate_intensity,
+    calibrate_sigma,
+)
+from invrisk.units import NS_PER_HOUR, NS_PER_MINUTE, NS_PER_MS, NS_PER_SECOND
+from tests.conftest import require_data
+
+A_TRUE = 20.0  # per second
+K_TRUE = 5.0  # per USD (0.5 per tick of 0.1)
+SIGMA_TRUE = 0.5  # USD per sqrt(second)
+LEVELS = 15
+
+
+def flow_market(seed: int, duration_ns: int = 30 * NS_PER_MINUTE) -> SyntheticMarket:
+    return synthetic_market(
+        duration_ns=duration_ns,
+        price=PriceProcess(kind="arithmetic", sigma_price_per_sqrt_s=SIGMA_TRUE),
+        book=BookSpec(n_levels=25),
+        flow=FlowSpec(
+            intensity_a_per_s=A_TRUE,
+            intensity_k_per_price=K_TRUE,
+            limit_rate_per_s=5.0,
+            cancel_rate_per_s=5.0,
+        ),
+        funding=None,
+        seed=seed,
+    )
+
+
+@pytest.fixture(scope="module")
+def market() -> SyntheticMarket:
+    return flow_market(11)
+
+
+def fit(m: SyntheticMarket, side: cal.IntensitySide) -> cal.IntensityEstimate:
+    return calibrate_intensity(
+        m.events,
+        mid_ns=m.mid_ns,
+        mid=m.mid,
+        tick_size=m.tick_size,
+        max_depth_ticks=LEVELS,
+        side=side,
+    )
+
+
+def test_codes_mirror_the_event_enums() -> None:
+    assert cal.TRADE_KIND == EventKind.TRADE
+    assert (cal._BUYER, cal._SELLER) == (Side.BID, Side.ASK)
+
+
+# -- synthetic recovery ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("side", ["bid", "ask", "both"])
+def test_intensity_recovered_within_reported_errors(market: SyntheticMarket, side: str) -> None:
+    est = fit(market, side)  # type: ignore[arg-type]
+    assert est.status == "ok"
+    # 18,000 intervals per side: se(A)/A ~ 1%, se(k)/k ~ 0.7% (0.5% when pooled).
+    assert est.a_se_per_s / A_TRUE < 0.015 and est.k_se_per_price / K_TRUE < 0.01
+    assert abs(est.a_per_s - A_TRUE) < 4 * est.a_se_per_s
+    assert abs(est.k_per_price - K_TRUE) < 4 * est.k_se_per_price
+    assert est.exposure_s == pytest.approx(1800.0)
+    np.testing.assert_allclose(est.depth[:3], [0.05, 0.15, 0.25])
+    # The saturation-corrected per-level rates follow the fitted curve (first 5 levels ~1-3%).
+    np.testing.assert_allclose(est.rate_per_s[:5], est.intensity(est.depth[:5]), rtol=0.05)
+
+
+def test_intensity_errors_are_honest_over_seeds() -> None:
+    """z = (est - true) / se over 8 seeds and 2 sides: |z| < 4 and mean z^2 near 1."""
+    z = []
+    for seed in range(8):
+        m = flow_market(100 + seed, duration_ns=10 * NS_PER_MINUTE)
+        for side in ("bid", "ask"):
+            est = fit(m, side)
+            z.append((est.a_per_s - A_TRUE) / est.a_se_per_s)
+            z.append((est.k_per_price - K_TRUE) / est.k_se_per_price)
+    zz = np.array(z)
+    assert np.all(np.abs(zz) < 4.0), zz
+    # 32 z-values (A and k are correlated ~0.5, so fewer independent): mean z^2 is ~1 with a
+    # sd of about 0.35; a factor-2 error in the SEs would give 4 or 0.25.
+    assert 0.3 < float(np.mean(zz**2)) < 2.5, zz
+
+
+def test_sigma_recovered_within_reported_errors(market: SyntheticMarket) -> None:
+    est = calibrate_sigma(market.mid_ns, market.mid, interval_ns=NS_PER_SECOND)
+    assert est.n_intervals == 1799
+    # Gaussian increments: se = sigma / sqrt(2 n) = 0.0083. The tick noise adds tick^2/6 per
+    # interval (0.7% of the variance of 0.25 per s: 0.0008 in sigma), well inside 4 se.
+    assert est.sigma_se_price_per_sqrt_s == pytest.approx(SIGMA_TRUE / math.sqrt(2 * 1799), rel=0.2)
+    assert abs(est.sigma_price_per_sqrt_s - SIGMA_TRUE) < 4 * est.sigma_se_price_per_sqrt_s
+    # Relative vol: sigma / price * sqrt(seconds per year), price ~60,000.
+    vol = SIGMA_TRUE / float(np.mean(market.mid)) * math.sqrt(365 * 86400)
+    assert abs(est.vol - vol) < 4 * est.vol_se + 0.01 * vol
+
+
+def test_sigma_ewma_weights_recent_data() -> None:
+    t = np.arange(201, dtype=np.int64) * NS_PER_SECOND
+    steps = np.where(np.arange(200) < 100, 1.0, 3.0) * np.where(np.arange(200) % 2, 1, -1)
+    mid = 1000.0 + np.concatenate([[0.0], np.cumsum(steps)])
+    flat = calibrate_sigma(t, mid, interval_ns=NS_PER_SECOND)
+    assert flat.sigma_price_per_sqrt_s == pytest.approx(math.sqrt(5.0))
+    ewma = calibrate_sigma(t, mid, interval_ns=NS_PER_SECOND, ewma_halflife_ns=5 * NS_PER_SECOND)
+    assert ewma.sigma_price_per_sqrt_s == pytest.approx(3.0, rel=1e-3)
+    assert ewma.n_effective < 20
+
+
+# -- rolling -----------------------------------------------------------------------------------
+
+
+def test_rolling_calibrator_warms_up_fits_and_reports_staleness() -> None:
+    m = flow_market(7, duration_ns=6 * NS_PER_MINUTE)
+    rc = RollingCalibrator(
+        2 * NS_PER_MINUTE, tick_size=m.tick_size, max_depth_ticks=LEVELS, clock="exch_ns"
+    )
+    ev = m.events
+    states = []
+    chunk = 30 * NS_PER_SECOND
+    for lo in range(int(m.mid_ns[0]), int(m.mid_ns[-1]), chunk):
+        in_ev = (ev["exch_ns"] >= lo) & (ev["exch_ns"] < lo + chunk)
+        in_mid = (m.mid_ns >= lo) & (m.mid_ns < lo + chunk)
+        st = rc.update(ev[in_ev], mid_ns=m.mid_ns[in_mid], mid=m.mid[in_mid])
+        states.append(st)
+    assert [s.state for s in states[:3]] == ["warming_up"] * 3
+    assert all(s.sigma is None and s.age_ns is None and s.message for s in states[:3])
+    assert all(s.state == "ok" and s.age_ns == 0 for s in states[4:])
+    last = states[-1]
+    assert last.bid is not None and last.ask is not None and last.sigma is not None
+    for est in (last.bid, last.ask):
+        assert abs(est.a_per_s - A_TRUE) < 4 * est.a_se_per_s
+        assert abs(est.k_per_price - K_TRUE) < 4 * est.k_se_per_price
+    assert abs(last.sigma.sigma_price_per_sqrt_s - SIGMA_TRUE) < 4 * (
+        last.sigma.sigma_se_price_per_sqrt_s
+    )
+    # Mids keep coming but no trades: the old fit is kept, marked stale, with its age.
+    t_next = int(m.mid_ns[-1]) + NS_PER_SECOND
+    quiet = rc.update(ev[:0], mid_ns=[t_next], mid=[float(m.mid[-1])])
+    t_late = t_next + 3 * NS_PER_MINUTE
+    late = rc.update(ev[:0], mid_ns=[t_late], mid=[float(m.mid[-1])])
+    assert late.state == "stale" and late.ready
+    assert late.age_ns is not None and late.age_ns >= 3 * NS_PER_MINUTE
+    assert "too few trades" in late.message
+    assert late.bid is quiet.bid or quiet.state == "ok"
+
+
+# -- real data ---------------------------------------------------------------------------------
+
+DIR = "binance_l2_trades_2024-08-08_hftbacktest/"
+
+
+def mid_grid(ev: np.ndarray, tick: float) -> tuple[np.ndarray, np.ndarray]:
+    """Book mid every 100 ms of the local (replay) clock."""
+    book = L2Book.for_events(ev, tick_size=tick, max_ticks=200_000)
+    t = ev["local_ns"]
+    dt = 100 * NS_PER_MS
+    grid = np.arange(-(-int(t[0]) // dt) * dt, int(t[-1]), dt, dtype=np.int64)
+    s = book.sample(ev, at_ns=grid, n_levels=1)
+    return grid, (s.bid_price[:, 0] + s.ask_price[:, 0]) / 2.0
+
+
+def real_fit(ev: np.ndarray, tick: float, side: str) -> cal.IntensityEstimate:
+    g, m = mid_grid(ev, tick)
+    return calibrate_intensity(
+        ev,
+        mid_ns=g,
+        mid=m,
+        tick_size=tick,
+        side=side,  # type: ignore[arg-type]
+        clock="local_ns",
+    )
+
+
+@pytest.fixture(scope="module")
+def btc_raw() -> np.ndarray:
+    return read_binance_stream(require_data(DIR + "usdm_btcusdt_20240808.gz")).events
+
+
+@pytest.fixture(scope="module")
+def btc_tardis() -> np.ndarray:
+    book_path = require_data(
+        DIR + "derived_tardis_format/"
+        "binance-futures_incremental_book_L2_2024-08-08_BTCUSDT_2354-2359UTC.csv.gz"
+    )
+    trades_path = require_data(
+        DIR + "derived_tardis_format/binance-futures_trades_2024-08-08_BTCUSDT_2354-2359UTC.csv.gz"
+    )
+    with warnings.catch_warnings():
+        # PROVENANCE.txt: pre-snapshot diffs come right after the snapshot rows, with slightly
+        # earlier local timestamps (one DataWarning, rows kept in file order).
+        warnings.simplefilter("ignore", DataWarning)
+        book = read_tardis(book_path).events
+    ev = np.concatenate([book, read_tardis(trades_path).events])
+    return ev[np.argsort(ev["local_ns"], kind="stable")]
+
+
+@pytest.mark.parametrize(
+    ("name", "tick", "k_range"),
+    [
+        # 344 s of USD-M perps at ~61,700 and ~2,680 USD. Price moves within 100 ms (sigma of a
+        # few USD per sqrt(s) for BTC) carry trades many ticks from the previous mid, so k is of
+        # the order of 1 / (sigma sqrt(dt)): ~0.1-10 per USD for BTC; ETH prices are 23x
+        # smaller, so k is ~23x larger.
+        ("usdm_btcusdt_20240808.gz", 0.1, (0.5, 10.0)),
+        ("usdm_ethusdt_20240808.gz", 0.01, (5.0, 100.0)),
+    ],
+)
+def test_real_binance_plausible(name: str, tick: float, k_range: tuple[float, float]) -> None:
+    stream = read_binance_stream(require_data(DIR + name))
+    assert stream.tick_size == tick
+    for side in ("bid", "ask"):
+        est = real_fit(stream.events, tick, side)
+        assert est.status == "ok"
+        # ~3,400 intervals, trades in about 40% of them at the best: A of a few per second
+        # (total trade messages ~ 20,000 / 344 s = 60/s, but bunched within intervals).
+        assert 0.5 < est.a_per_s < 50.0
+        assert k_range[0] < est.k_per_price < k_range[1]
+        for se, value in ((est.a_se_per_s, est.a_per_s), (est.k_se_per_price, est.k_per_price)):
+            assert math.isfinite(se) and 0 < se < 0.1 * value
+    g, m = mid_grid(stream.events, tick)
+    sig = calibrate_sigma(g, m, interval_ns=NS_PER_SECOND)
+    # Annualised vol of BTC/ETH on 2024-08-08 late UTC (days after the Aug-5 crash): 30%-150%.
+    assert 0.3 < sig.vol < 1.5 and 0 < sig.vol_se < 0.3 * sig.vol
+
+
+def test_real_raw_and_tardis_agree(btc_raw: np.ndarray, btc_tardis: np.ndarray) -> None:
+    for side in ("bid", "ask", "both"):
+        raw = real_fit(btc_raw, 0.1, side)
+        tar = real_fit(btc_tardis, 0.1, side)
+        # Same trades and book; Tardis times are in us (grid assignment can differ by a row).
+        assert abs(raw.n_trades - tar.n_trades) <= 5
+        assert abs(raw.a_per_s - tar.a_per_s) < 0.1 * raw.a_se_per_s
+        assert abs(raw.k_per_price - tar.k_per_price) < 0.1 * raw.k_se_per_price
+
+
+# -- bad input ---------------------------------------------------------------------------------
+
+
+def test_bad_input_names_the_argument(market: SyntheticMarket) -> None:
+    ev, t, mid, tick = market.events, market.mid_ns, market.mid, market.tick_size
+    cases: list[tuple[object, str]] = [
+        (lambda: calibrate_intensity(ev[:0], mid_ns=t, mid=mid, tick_size=tick), "events"),
+        (
+            lambda: calibrate_intensity(
+                ev[ev["kind"] != EventKind.TRADE], mid_ns=t, mid=mid, tick_size=tick
+            ),
+            "events",
+        ),
+        (
+            lambda: calibrate_intensity(ev, mid_ns=t, mid=mid, tick_size=tick, interval_ns=0),
+            "interval_ns",
+        ),
+        (lambda: calibrate_intensity(ev, mid_ns=t, mid=mid, tick_size=0.0), "tick_size"),
+        (
+            lambda: calibrate_intensity(
+                ev,
+                mid_ns=t,
+                mid=mid,
+                tick_size=tick,
+                side="up",  # type: ignore[arg-type]
+            ),
+            "side",
+        ),
+        (lambda: calibrate_intensity(ev, mid_ns=t[:0], mid=mid[:0], tick_size=tick), "mid_ns"),
+        (lambda: calibrate_intensity(np.zeros(3), mid_ns=t, mid=mid, tick_size=tick), "events"),
+        (lambda: calibrate_sigma(t, mid, interval_ns=-1), "interval_ns"),
+        (lambda: calibrate_sigma(t[:0], mid[:0], interval_ns=NS_PER_SECOND), "mid_ns"),
+        (lambda: calibrate_sigma(t, -mid, interval_ns=NS_PER_SECOND), "mid"),
+        (lambda: calibrate_sigma(t[:1], mid[:1], interval_ns=NS_PER_SECOND), "interval_ns"),
+        (
+            lambda: calibrate_sigma(t, mid, interval_ns=NS_PER_SECOND, ewma_halflife_ns=0),
+            "ewma_halflife_ns",
+        ),
+        (lambda: RollingCalibrator(0, tick_size=tick), "window_ns"),
+        (lambda: RollingCalibrator(NS_PER_SECOND, tick_size=-1.0), "tick_size"),
+    ]
+    for make, argument in cases:
+        with pytest.raises(InvalidArgumentError) as info:
+            make()  # type: ignore[operator]
+        assert info.value.argument == argument, (argument, info.value)
+
+
+def test_long_run_tight_errors() -> None:
+    """Sanity: errors shrink like 1/sqrt(T) (2 h vs 30 min: factor ~2)."""
+    short = fit(flow_market(3), "both")
+    long = fit(flow_market(3, duration_ns=2 * NS_PER_HOUR), "both")
+    assert long.k_se_per_price == pytest.approx(short.k_se_per_price / 2, rel=0.1)
