@@ -21,6 +21,7 @@ from rich.table import Table
 
 from invrisk import __version__
 from invrisk.cli_data import data_app
+from invrisk.cli_quote import register as register_quote_commands
 from invrisk.errors import InvriskError
 from invrisk.instruments import Instrument, parse_ccxt, parse_deribit
 from invrisk.units import (
@@ -48,6 +49,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_app, name="data")
+register_quote_commands(app)
 
 console = Console()
 if not console.is_terminal:  # piped: rich would assume 80 columns and truncate the tables

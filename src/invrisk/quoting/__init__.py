@@ -14,6 +14,9 @@ optional EWMA) and :func:`calibrate_intensity` (A and k of λ(δ) = A e^{−kδ}
 rate, maximum likelihood with standard errors), and a :class:`RollingCalibrator` with an
 explicit warm-up/stale status.
 
+Simulation (:mod:`invrisk.quoting.simulate`): a vectorised Monte Carlo of the
+Avellaneda–Stoikov setting for any depth strategy, with the paper-style table.
+
 Units: prices in price units, time in seconds, σ per sqrt(second) (see each module).
 """
 
@@ -38,6 +41,13 @@ from invrisk.quoting.glft import (
     gueant_closed_form_depths,
     solve_gueant,
 )
+from invrisk.quoting.simulate import (
+    SimulationResult,
+    gueant_closed_form_strategy,
+    inventory_strategy,
+    simulate,
+    symmetric_strategy,
+)
 
 __all__ = [
     "AvellanedaStoikov",
@@ -52,10 +62,15 @@ __all__ = [
     "QuotingModel",
     "RollingCalibrator",
     "SigmaEstimate",
+    "SimulationResult",
     "avellaneda_stoikov_depths",
     "calibrate_intensity",
     "calibrate_sigma",
     "cjp_depths",
     "gueant_closed_form_depths",
+    "gueant_closed_form_strategy",
+    "inventory_strategy",
+    "simulate",
     "solve_gueant",
+    "symmetric_strategy",
 ]
