@@ -202,3 +202,30 @@ def test_surface_command_on_a_tardis_stream(tmp_path) -> None:  # type: ignore[n
     out = _json(["surface", str(path), "--at", at])
     assert out["currency"] == "BTC" and out["arbitrage"]["arbitrage_free"] is True
     assert len(out["expiries"]) >= 5
+
+
+def test_simulate_command() -> None:
+    # Avellaneda & Stoikov (2008) Section 3.3 defaults: the inventory strategy carries much less
+    # risk than the symmetric one at a similar mean profit (the paper's qualitative result).
+    out = _json(["simulate", "--gamma", "0.1", "--paths", "500"])
+    inv, sym = out["strategy"], out["symmetric"]
+    assert inv["profit_std"] < 0.7 * sym["profit_std"]
+    assert inv["q_std"] < 0.65 * sym["q_std"]
+    assert abs(inv["profit_mean"] - sym["profit_mean"]) < 0.1 * sym["profit_mean"]
+    glft = _json(["simulate", "--model", "glft", "--paths", "200"])
+    assert glft["strategy"]["q_std"] < glft["symmetric"]["q_std"]
+    result = runner.invoke(app, ["simulate", "--gamma", "-1"])
+    assert result.exit_code == 2 and "gamma" in result.output
+
+
+def test_demo_quoting_section(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = _json(["demo", "--n-speed", "20000", "--no-plot"])
+    q = out["quoting"]
+    cal, true = q["calibrated"], q["true"]
+    # Calibration on the synthetic market recovers what was put in, within 4 standard errors.
+    assert abs(cal["A_per_s"] - true["A_per_s"]) < 4 * cal["A_se"]
+    assert abs(cal["k_per_price"] - true["k_per_price"]) < 4 * cal["k_se"]
+    assert abs(cal["sigma_price_per_sqrt_s"] - true["sigma_price_per_sqrt_s"]) < 4 * cal["sigma_se"]
+    rows = {r["q"]: r for r in q["quotes_over_inventory"]}
+    assert rows[0]["bid_depth"] == rows[0]["ask_depth"]  # symmetric at zero inventory
+    assert rows[3]["bid_depth"] > rows[0]["bid_depth"] > rows[-3]["bid_depth"]

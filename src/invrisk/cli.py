@@ -532,6 +532,85 @@ def surface(
 
 
 @app.command()
+def simulate(
+    model: Annotated[
+        str, typer.Option(help="as: Avellaneda-Stoikov; glft: Guéant closed form (ξ = γ).")
+    ] = "as",
+    gamma: Annotated[float, typer.Option(help="Risk aversion γ, per price unit x quantity.")] = 0.1,
+    sigma: Annotated[float, typer.Option(help="Mid volatility, price per sqrt(second).")] = 2.0,
+    a: Annotated[float, typer.Option("--A", help="Fill intensity A, per second.")] = 140.0,
+    k: Annotated[float, typer.Option(help="Intensity decay k, per price unit.")] = 1.5,
+    horizon_s: Annotated[float, typer.Option(help="Horizon T, seconds.")] = 1.0,
+    dt_s: Annotated[float, typer.Option(help="Time step, seconds.")] = 0.005,
+    s0: Annotated[float, typer.Option(help="Initial mid, price units.")] = 100.0,
+    q_max: Annotated[int, typer.Option(help="Inventory bound for glft.")] = 50,
+    paths: Annotated[int, typer.Option(help="Monte Carlo paths.", min=1)] = 1000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Monte Carlo of the Avellaneda–Stoikov (2008) setting: a strategy against the symmetric one.
+
+    Binomial mid ±σ√dt, fills with probability A·exp(−kδ)·dt per side and step. Defaults are the
+    paper's Section 3.3 (s0 = 100, T = 1, σ = 2, dt = 0.005, A = 140, k = 1.5). The symmetric
+    strategy quotes the paper's reported spread (2/γ)ln(1 + γ/k) around the mid. Prints the
+    paper-style table: mean and std of terminal profit and of final inventory, average spread.
+    """
+    import math
+
+    from invrisk.quoting import (
+        AvellanedaStoikov,
+        gueant_closed_form_strategy,
+        inventory_strategy,
+        symmetric_strategy,
+    )
+    from invrisk.quoting import simulate as run_simulation
+
+    if model not in ("as", "glft"):
+        raise typer.BadParameter("expected as or glft", param_hint="--model")
+    common: dict[str, Any] = {
+        "n_paths": paths,
+        "s0": s0,
+        "sigma_per_sqrt_s": sigma,
+        "A_per_s": a,
+        "k_per_price": k,
+        "horizon_s": horizon_s,
+        "dt_s": dt_s,
+        "seed": seed,
+    }
+    try:
+        if model == "as":
+            strategy = inventory_strategy(
+                AvellanedaStoikov(sigma=sigma, gamma=gamma, k=k, t_end_ns=round(horizon_s * 1e9))
+            )
+        else:
+            strategy = gueant_closed_form_strategy(
+                sigma=sigma, gamma=gamma, A=a, k=k, q_max=q_max, xi=gamma, mu=0.0
+            )
+        ours = run_simulation(strategy, **common).table()
+        reported = (2.0 / gamma) * math.log1p(gamma / k)
+        sym = run_simulation(symmetric_strategy(reported), **common).table()
+    except InvriskError as exc:
+        raise _fail(exc) from exc
+    out = {"model": model, "gamma": gamma, "paths": paths, "strategy": ours, "symmetric": sym}
+    if as_json:
+        _print_json(out)
+        return
+    table = Table(title=f"{model.upper()} vs symmetric, γ = {gamma}, {paths} paths (seed {seed})")
+    for col in ("strategy", "spread", "profit mean", "profit std", "final q mean", "final q std"):
+        table.add_column(col, justify="right")
+    for name, row in (("inventory (" + model + ")", ours), ("symmetric", sym)):
+        table.add_row(
+            name,
+            f"{row['spread']:.3f}",
+            f"{row['profit_mean']:.2f}",
+            f"{row['profit_std']:.2f}",
+            f"{row['q_mean']:.3f}",
+            f"{row['q_std']:.2f}",
+        )
+    console.print(table)
+
+
+@app.command()
 def demo(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     n_speed: Annotated[
@@ -585,6 +664,20 @@ def demo(
         f"{tot['delta_premium_adjusted']:.3f}, vega {tot['vega_usd_per_vol_pt']:,.0f} USD/vol pt, "
         f"theta {tot['theta_usd_per_day']:,.0f} USD/day"
     )
+    qd = summary["quoting"]
+    cal = qd["calibrated"]
+    console.print(
+        f"[bold]Calibration on a synthetic market[/] (true σ 2.0 USD/√s, A 20 /s, k 5 /USD): "
+        f"σ {cal['sigma_price_per_sqrt_s']:.3f} ± {cal['sigma_se']:.3f}, "
+        f"A {cal['A_per_s']:.2f} ± {cal['A_se']:.2f}, "
+        f"k {cal['k_per_price']:.3f} ± {cal['k_se']:.3f}"
+    )
+    qt = Table(title=f"Quotes over inventory ({qd['model']}, γ = {qd['gamma']})")
+    for col in ("q", "bid depth USD", "ask depth USD"):
+        qt.add_column(col, justify="right")
+    for row in qd["quotes_over_inventory"]:
+        qt.add_row(str(row["q"]), f"{row['bid_depth']:.4f}", f"{row['ask_depth']:.4f}")
+    console.print(qt)
     su = summary["surface"]
     console.print(
         f"Surface: per-expiry SVI in {su['svi_fit_s'] * 1e3:.0f} ms (max RMSE "

@@ -18,6 +18,7 @@ import numpy as np
 
 from invrisk.data.chain_analytics import analyze_chain
 from invrisk.data.synthetic import synthetic_chain
+from invrisk.data.synthetic_market import FlowSpec, PriceProcess, synthetic_market
 from invrisk.pricing import black76, implied_vol
 from invrisk.surface import arbitrage_report, fit_surface, smile_quotes
 from invrisk.units import NS_PER_DAY, ns_to_iso
@@ -114,6 +115,7 @@ def run_demo(
         surface_summary["plot"] = str(written)
 
     return {
+        "quoting": _quoting_demo(seed=seed),
         "surface": surface_summary,
         "chain": {
             "options": len(chain),
@@ -142,4 +144,48 @@ def run_demo(
                 np.max(np.abs(np.asarray(iv.vol)[well_posed] - vol[well_posed]))
             ),
         },
+    }
+
+
+def _quoting_demo(*, seed: int) -> dict[str, Any]:
+    """Calibrate σ, A and k on a synthetic market with known values, then quote over q."""
+    from invrisk.quoting import calibrate_intensity, calibrate_sigma, gueant_closed_form_depths
+    from invrisk.units import NS_PER_MINUTE, NS_PER_MS
+
+    true = {"sigma_price_per_sqrt_s": 2.0, "A_per_s": 20.0, "k_per_price": 5.0}
+    market = synthetic_market(
+        duration_ns=10 * NS_PER_MINUTE,
+        price=PriceProcess(kind="arithmetic", sigma_price_per_sqrt_s=2.0),
+        flow=FlowSpec(intensity_a_per_s=20.0, intensity_k_per_price=5.0),
+        funding=None,
+        seed=seed,
+    )
+    sigma = calibrate_sigma(market.mid_ns, market.mid, interval_ns=1_000 * NS_PER_MS)
+    fit = calibrate_intensity(
+        market.events, mid_ns=market.mid_ns, mid=market.mid, tick_size=market.tick_size
+    )
+    gamma = 0.05
+    table = []
+    for q in range(-5, 6):
+        bid, ask = gueant_closed_form_depths(
+            q=float(q),
+            sigma=sigma.sigma_price_per_sqrt_s,
+            gamma=gamma,
+            A=fit.a_per_s,
+            k=fit.k_per_price,
+        )
+        table.append({"q": q, "bid_depth": bid, "ask_depth": ask})
+    return {
+        "true": true,
+        "calibrated": {
+            "sigma_price_per_sqrt_s": sigma.sigma_price_per_sqrt_s,
+            "sigma_se": sigma.sigma_se_price_per_sqrt_s,
+            "A_per_s": fit.a_per_s,
+            "A_se": fit.a_se_per_s,
+            "k_per_price": fit.k_per_price,
+            "k_se": fit.k_se_per_price,
+        },
+        "gamma": gamma,
+        "model": "Gueant (2017) closed form, xi = gamma, trade size 1",
+        "quotes_over_inventory": table,
     }
