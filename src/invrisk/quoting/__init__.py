@@ -17,11 +17,19 @@ explicit warm-up/stale status.
 Simulation (:mod:`invrisk.quoting.simulate`): a vectorised Monte Carlo of the
 Avellaneda–Stoikov setting for any depth strategy, with the paper-style table.
 
+Also: :mod:`~invrisk.quoting.multi_asset` (Guéant 2017 and Bergault et al. 2021 closed forms for
+correlated instruments), :mod:`~invrisk.quoting.options_mm` (option market making with the
+portfolio vega as inventory, Baldacci–Bergault–Guéant 2021, quadratic approximation),
+:mod:`~invrisk.quoting.alpha` (ridge forecast of the mid change with walk-forward out-of-sample
+R², skewed reference price) and :mod:`~invrisk.quoting.shaping` (size shaping, inventory limits,
+tick and lot rounding that never crosses the touch unless asked).
+
 Units: prices in price units, time in seconds, σ per sqrt(second) (see each module).
 """
 
 from __future__ import annotations
 
+from invrisk.quoting.alpha import AlphaModel, SkewedReference, fit_alpha, skewed_reference
 from invrisk.quoting.as_model import AvellanedaStoikov, avellaneda_stoikov_depths
 from invrisk.quoting.base import ModelState, Quotes, QuotingModel
 from invrisk.quoting.calibrate import (
@@ -41,6 +49,9 @@ from invrisk.quoting.glft import (
     gueant_closed_form_depths,
     solve_gueant,
 )
+from invrisk.quoting.multi_asset import MultiAssetClosedForm, multi_asset_depths
+from invrisk.quoting.options_mm import VegaBookModel, VegaBookQuotes, vega_book_quotes
+from invrisk.quoting.shaping import RoundedQuotes, ShapedSizes, round_quotes, shaped_sizes
 from invrisk.quoting.simulate import (
     SimulationResult,
     gueant_closed_form_strategy,
@@ -50,6 +61,7 @@ from invrisk.quoting.simulate import (
 )
 
 __all__ = [
+    "AlphaModel",
     "AvellanedaStoikov",
     "CalibrationStatus",
     "CarteaJaimungalPenalva",
@@ -58,19 +70,31 @@ __all__ = [
     "GueantSolution",
     "IntensityEstimate",
     "ModelState",
+    "MultiAssetClosedForm",
     "Quotes",
     "QuotingModel",
     "RollingCalibrator",
+    "RoundedQuotes",
+    "ShapedSizes",
     "SigmaEstimate",
     "SimulationResult",
+    "SkewedReference",
+    "VegaBookModel",
+    "VegaBookQuotes",
     "avellaneda_stoikov_depths",
     "calibrate_intensity",
     "calibrate_sigma",
     "cjp_depths",
+    "fit_alpha",
     "gueant_closed_form_depths",
     "gueant_closed_form_strategy",
     "inventory_strategy",
+    "multi_asset_depths",
+    "round_quotes",
+    "shaped_sizes",
     "simulate",
+    "skewed_reference",
     "solve_gueant",
     "symmetric_strategy",
+    "vega_book_quotes",
 ]
