@@ -31,7 +31,7 @@ from invrisk.quoting import (
 NS = 1_000_000_000
 
 # hftbacktest GLFT tutorial (py-hftbacktest docs, "GLFT market making model and grid trading"):
-# BTCUSDT, σ in ticks/√s, A per s, k per tick, γ = ξ = 0.05, Δ = 1.
+# ETHUSDT (tick 0.01), σ in ticks/√s, A per s, k per tick, γ = ξ = 0.05, Δ = 1.
 HFT = {"sigma": 10.69, "A": 2.986162360812285, "k": 0.04235741115084049, "gamma": 0.05}
 # GLFT (2013) figure parameters: σ = 0.3 tick/√s, A = 0.9 /s, k = 0.3 /tick, γ = 0.01 /tick.
 FIG = {"sigma": 0.3, "A": 0.9, "k": 0.3, "gamma": 0.01}
