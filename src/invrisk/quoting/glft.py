@@ -18,6 +18,16 @@ quotes are ``δ^b = (1/k) ln(v_q / v_{q+Δ}) + c``, ``δ^a = (1/k) ln(v_q / v_{q
 ``c = (1/(ξΔ)) ln(1 + ξΔ/k)`` (ξ > 0) or ``1/k`` (ξ = 0). ``exp(−Mτ)`` comes from the
 eigendecomposition of ``M`` (``scipy.linalg.eigh_tridiagonal``), computed once per model; each
 quote then costs O(number of levels).
+
+Far inventory tails: ``v_q`` can be hundreds of orders of magnitude below its peak, below the
+absolute precision (``eps·‖u‖``) of the computed eigenvector entries. Every eigenvector ``u`` of
+``M`` satisfies the three-term recurrence ``(M_qq − λ) u_q = η (u_{q−Δ} + u_{q+Δ})``; beyond its
+turning point (``M_qq − λ > 2η`` up to the bound) the ratio ``r_q = u_q / u_{q∓Δ} =
+η / (M_qq − λ − η r_{q±Δ})``, swept in from the bound, lies in ``(0, 1)`` and damps its own
+rounding errors. Each eigenvector's tails are rebuilt from these ratios in log-magnitude/sign
+form, anchored at its last point before the tail, and ``v`` is summed as a signed
+log-sum-exp, so every ``ln(v_q / v_{q±Δ})`` keeps full relative precision. The infinite-horizon
+ground state (τ → ∞) is the first column of the same decomposition.
 """
 
 from __future__ import annotations
@@ -30,7 +40,7 @@ import numpy as np
 import scipy.linalg
 
 from invrisk._typing import Float64Array
-from invrisk.errors import ConvergenceError, InvalidArgumentError
+from invrisk.errors import InvalidArgumentError
 from invrisk.quoting.base import (
     ModelState,
     Quotes,
@@ -53,8 +63,9 @@ __all__ = [
 
 Method = Literal["eigen", "expm"]
 
-# Below 1e4·eps relative to the eigen sum's scale, log-ratios of v lose more than ~1e-8.
-_TAIL_REL_TOL = 1e4 * float(np.finfo(np.float64).eps)
+# The signed eigen sum loses about log10(1/ratio) digits when |Σ terms| / Σ|terms| = ratio;
+# below 1e-6 (relative error above ~n·eps·1e6 ≈ 1e-8) the dense expm route is used instead.
+_CANCEL_TOL = 1e-6
 
 
 def _c_xi(xi: float, trade_qty: float, k: float) -> float:
@@ -240,6 +251,11 @@ class GueantSolution:
         (those ``v`` can reach) are kept, so ``eigvecs`` has ``Q/Δ + 1`` columns.
     coef
         ``Uᵀ v(T)``.
+    log_abs_eigvecs, eigvec_signs
+        ``ln|U|`` and ``sign(U)`` with the tails rebuilt from the ratio recurrence (see the
+        module docstring): relatively accurate where ``U`` itself is below ``eps``.
+    log_abs_coef, term_signs
+        ``ln|coef|`` and ``sign(U) · sign(coef)``, the terms of the signed log-sum-exp.
     v_terminal
         ``v(T)`` on the grid.
     offset
@@ -254,6 +270,10 @@ class GueantSolution:
     eigvals: Float64Array
     eigvecs: Float64Array
     coef: Float64Array
+    log_abs_eigvecs: Float64Array
+    eigvec_signs: Float64Array
+    log_abs_coef: Float64Array
+    term_signs: Float64Array
     v_terminal: Float64Array
     offset: float
     k: float
@@ -263,16 +283,52 @@ class GueantSolution:
     def n_side(self) -> int:
         return (len(self.q_grid) - 1) // 2
 
+    def _log_rows(self, rows: slice, tau: float) -> tuple[Float64Array, Float64Array]:
+        """``ln v`` (up to a constant) on ``rows`` and each row's ``|Σ terms| / Σ|terms|``."""
+        a = self.log_abs_eigvecs[rows] + (
+            self.log_abs_coef - (self.eigvals - self.eigvals[0]) * tau
+        )
+        top = a.max(axis=1, keepdims=True)
+        terms = np.exp(a - top)
+        signed = (self.term_signs[rows] * terms).sum(axis=1)
+        ratio = signed / terms.sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out: Float64Array = top[:, 0] + np.log(signed)
+        return out, ratio
+
+    def log_value(self, *, tau_s: float | None) -> Float64Array:
+        """``ln v(T − τ)`` on the grid, up to an additive constant (quotes use differences).
+
+        ``tau_s=None`` is the infinite horizon: ``ln`` of the ground state. Accurate at every
+        level, including the far tails where ``v`` underflows (see the module docstring).
+        Rows where the eigen sum cancels by more than ``1e6`` fall back to the dense expm.
+        """
+        if tau_s is None:
+            g: Float64Array = self.log_abs_eigvecs[:, 0].copy()
+            return g
+        tau = check_nonnegative("tau_s", tau_s)
+        if tau == 0.0:
+            return np.log(self.v_terminal)
+        out, ratio = self._log_rows(slice(None), tau)
+        bad = ~(ratio > _CANCEL_TOL)
+        if bad.any():
+            with np.errstate(divide="ignore"):
+                out[bad] = np.log(self.value(tau_s=tau, method="expm"))[bad]
+        return out
+
     def value(self, *, tau_s: float, method: Method = "eigen") -> Float64Array:
         """``v(T − τ)`` on the grid, scaled by ``e^{λ_min τ}`` (quotes use ratios only).
 
-        ``method="expm"`` is the independent dense ``scipy.linalg.expm`` reference.
+        ``method="expm"`` is the independent dense ``scipy.linalg.expm`` reference. Far-tail
+        entries may underflow to 0; :meth:`log_value` does not.
         """
         tau = check_nonnegative("tau_s", tau_s)
         lam0 = float(self.eigvals[0])
         if method == "eigen":
-            w = np.exp(-(self.eigvals - lam0) * tau) * self.coef
-            out: Float64Array = self.eigvecs @ w
+            if tau == 0.0:
+                return self.v_terminal.copy()
+            log_v, _ = self._log_rows(slice(None), tau)
+            out: Float64Array = np.exp(log_v)
             return out
         if method == "expm":
             m = np.diag(self.diag - lam0) + np.diag(self.offdiag, 1) + np.diag(self.offdiag, -1)
@@ -281,53 +337,102 @@ class GueantSolution:
         raise InvalidArgumentError("method", method, "'eigen' or 'expm'")
 
     def ground_state(self) -> Float64Array:
-        """Eigenvector of the smallest eigenvalue, signed positive (the τ → ∞ limit of v)."""
-        f: Float64Array = self.eigvecs[:, 0]
-        return f if f.sum() > 0 else -f
+        """Eigenvector of the smallest eigenvalue, positive, max entry 1 (τ → ∞ limit of v).
+
+        Far-tail entries may underflow to 0; ``log_value(tau_s=None)`` does not.
+        """
+        g = self.log_abs_eigvecs[:, 0]
+        f: Float64Array = np.exp(g - g.max())
+        return f
 
     def depths_from_value(self, v: Float64Array, j: int) -> tuple[float, float, bool, bool]:
         """Bid/ask depths at grid index ``j`` from ``v`` (``nan`` for a withdrawn side)."""
-        n = len(v) - 1
+        with np.errstate(divide="ignore"):
+            return self.depths_from_log_value(np.log(np.asarray(v, dtype=np.float64)), j)
+
+    def depths_from_log_value(self, log_v: Float64Array, j: int) -> tuple[float, float, bool, bool]:
+        """Bid/ask depths at grid index ``j`` from ``ln v`` (``nan`` for a withdrawn side)."""
+        n = len(log_v) - 1
         bid_ok = j < n
         ask_ok = j > 0
-        vj = math.log(float(v[j]))
-        bid = (vj - math.log(float(v[j + 1]))) / self.k + self.offset if bid_ok else math.nan
-        ask = (vj - math.log(float(v[j - 1]))) / self.k + self.offset if ask_ok else math.nan
+        vj = float(log_v[j])
+        bid = (vj - float(log_v[j + 1])) / self.k + self.offset if bid_ok else math.nan
+        ask = (vj - float(log_v[j - 1])) / self.k + self.offset if ask_ok else math.nan
         return bid, ask, bid_ok, ask_ok
 
     def depths(self, *, q: float, tau_s: float | None) -> tuple[float, float, bool, bool]:
         """Exact depths at inventory ``q``, ``tau_s`` seconds before the horizon.
 
         ``tau_s=None`` is the infinite horizon (ground state). Only the three needed rows of
-        ``U`` are used, so one call costs O(levels).
+        the decomposition are used, so one call costs O(levels); ``ln v`` is summed in log
+        space, so the depths are accurate at every ``|q| <= Q``. If the signed eigen sum
+        cancels by more than ``1e6`` on one of those rows (e.g. just before the horizon with a
+        steep terminal penalty), the depths come from the dense matrix exponential instead.
         """
         j = _grid_index(q, self.trade_qty, self.n_side)
         lo, hi = max(j - 1, 0), min(j + 2, len(self.q_grid))
-        if tau_s is None:
-            w = np.zeros(len(self.eigvals))
-            w[0] = 1.0
-            v = np.abs(self.eigvecs[lo:hi, 0])
-        else:
-            tau = check_nonnegative("tau_s", tau_s)
-            w = np.exp(-(self.eigvals - self.eigvals[0]) * tau) * self.coef
-            v = self.eigvecs[lo:hi] @ w
-        # The eigen sum has an absolute error of about eps·√n·‖w‖ (cancellation), so in the far
-        # inventory tail, where v is tiny, its log-ratios are wrong. There the finite-horizon
-        # solution falls back to the dense matrix exponential (no cancellation: exp(−Mτ) is a
-        # nonnegative matrix); the stationary one raises.
-        floor = _TAIL_REL_TOL * math.sqrt(len(w)) * float(np.linalg.norm(w))
-        if float(np.min(v)) <= floor:
-            if tau_s is None:
-                raise ConvergenceError(
-                    f"stationary quotes at q={q} are below the eigensolver's precision "
-                    "(v_q too small); use a finite horizon or a smaller q_max"
-                )
-            with np.errstate(divide="ignore"):
-                return self.depths_from_value(self.value(tau_s=tau_s, method="expm"), j)
         full = np.full(len(self.q_grid), math.nan)
-        full[lo:hi] = v
-        with np.errstate(divide="ignore"):
-            return self.depths_from_value(full, j)
+        if tau_s is None:
+            full[lo:hi] = self.log_abs_eigvecs[lo:hi, 0]
+            return self.depths_from_log_value(full, j)
+        tau = check_nonnegative("tau_s", tau_s)
+        if tau == 0.0:
+            return self.depths_from_value(self.v_terminal, j)
+        log_v, ratio = self._log_rows(slice(lo, hi), tau)
+        if not bool(np.all(ratio > _CANCEL_TOL)):
+            return self.depths_from_value(self.value(tau_s=tau, method="expm"), j)
+        full[lo:hi] = log_v
+        return self.depths_from_log_value(full, j)
+
+
+def _rebuild_tail(
+    log_abs: Float64Array, signs: Float64Array, shifted: Float64Array, eta: float, stop: int
+) -> None:
+    """Rebuild, in place, the tails of the eigenvectors at the last rows (the ``+Q`` bound).
+
+    ``shifted[i, j] = M_ii − λ_j``. Column ``j``'s tail is the block of rows ``p_j..n−1`` with
+    ``shifted > 2η`` (all at or after ``stop``, which is past ``argmin M_ii``: by Gershgorin
+    ``M_ii − λ_j ≤ 2η`` there). In it the ratio ``r_i = u_i/u_{i−1} = η/(shifted_i − η r_{i+1})``
+    (``r_n = 0``) lies in ``(0, 1)``, and ``ln|u_i| = ln|u_{p_j−1}| + Σ_{l=p_j}^{i} ln r_l`` with
+    the anchor's sign. Pass reversed views to rebuild the ``−Q`` tail.
+    """
+    n = shifted.shape[0]
+    block = shifted[stop:]
+    tail = np.logical_and.accumulate((block > 2.0 * eta)[::-1], axis=0)[::-1]
+    r_all = np.empty_like(block)
+    r = np.zeros(block.shape[1])
+    # Outside the tail the sweep may divide by ~0; those entries are discarded below.
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        for i in range(n - 1 - stop, -1, -1):
+            r = eta / (block[i] - eta * r)
+            r_all[i] = r
+    cum = np.cumsum(np.log(np.where(tail, r_all, 1.0)), axis=0)
+    anchor = stop + (n - stop) - tail.sum(axis=0) - 1
+    cols = np.arange(block.shape[1])
+    log_abs[stop:] = np.where(tail, log_abs[anchor, cols] + cum, log_abs[stop:])
+    signs[stop:] = np.where(tail, signs[anchor, cols], signs[stop:])
+
+
+def _log_eigvecs(
+    diag: Float64Array, eta: float, lam: Float64Array, u: Float64Array, *, even: bool
+) -> tuple[Float64Array, Float64Array]:
+    """``(ln|U|, sign(U))`` with both inventory tails rebuilt by :func:`_rebuild_tail`.
+
+    ``even=True`` (no drift, even eigenvectors only): the ``−Q`` tail is the mirror image.
+    """
+    with np.errstate(divide="ignore"):
+        log_abs: Float64Array = np.log(np.abs(u))
+    signs: Float64Array = np.sign(u)
+    shifted = diag[:, None] - lam[None, :]
+    i_min = int(np.argmin(diag))
+    n = len(diag)
+    _rebuild_tail(log_abs, signs, shifted, eta, i_min + 1)
+    if even:
+        log_abs[:i_min] = log_abs[:i_min:-1]
+        signs[:i_min] = signs[:i_min:-1]
+    else:
+        _rebuild_tail(log_abs[::-1], signs[::-1], shifted[::-1], eta, n - i_min)
+    return log_abs, signs
 
 
 def _even_block_eigh(
@@ -396,13 +501,21 @@ def solve_gueant(
         lam, u = _even_block_eigh(diag, eta, n_side)
     else:
         lam, u = scipy.linalg.eigh_tridiagonal(diag, off)
+    log_abs, signs = _log_eigvecs(diag, eta, lam, u, even=m == 0.0)
+    coef = (signs * np.exp(log_abs)).T @ v_t
+    with np.errstate(divide="ignore"):
+        log_abs_coef = np.log(np.abs(coef))
     return GueantSolution(
         q_grid=q,
         diag=diag,
         offdiag=off,
         eigvals=lam,
         eigvecs=u,
-        coef=u.T @ v_t,
+        coef=coef,
+        log_abs_eigvecs=log_abs,
+        eigvec_signs=signs,
+        log_abs_coef=log_abs_coef,
+        term_signs=signs * np.sign(coef),
         v_terminal=v_t,
         offset=_depth_offset(x, d, kk),
         k=kk,
