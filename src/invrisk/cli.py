@@ -39,10 +39,13 @@ app = typer.Typer(
     name="invrisk",
     help=(
         "Inventory-risk toolkit for crypto market making and derivatives.\n\n"
+        "Options: price, iv, chain, surface. Market data: data (import, validate, synth, ls, "
+        "query, download). Quoting: quote, calibrate, simulate. Tour: demo.\n\n"
         "Units: prices in USD unless a flag says coin; vol as a decimal (0.55 = 55%); time in "
         "years ACT/365 (--t-yr) or as an expiry instant (--expiry, Deribit expiries at 08:00 "
         "UTC). Raw Greeks are per 1.0 of the variable and per year; Deribit's units (vega per "
-        "vol point, theta per day) are shown beside them."
+        "vol point, theta per day) are shown beside them. Quoting models: σ in price per "
+        "sqrt(second), A per second, k per price unit, time in seconds."
     ),
     no_args_is_help=True,
     add_completion=False,
