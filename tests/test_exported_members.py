@@ -11,6 +11,7 @@ PUBLIC_MODULES = [
     "invrisk.errors",
     "invrisk.units",
     "invrisk.instruments",
+    "invrisk.option_chain",
     "invrisk.pricing",
     "invrisk.data",
     "invrisk.surface",

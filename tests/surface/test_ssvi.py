@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from typing import Any
 
 import numpy as np
@@ -385,9 +384,9 @@ def test_expiry_index_groups_quotes_with_different_times() -> None:
     np.testing.assert_allclose(fit.t_yr, T_EXP, atol=1e-5)
 
 
-def test_fit_speed_1500_quotes_13_expiries() -> None:
-    """A 13-expiry, 1,495-quote surface fits in well under 150 ms after warm-up (observed about
-    8 ms on the 2-core development machine); the bound here leaves room for a loaded CI box."""
+def test_fit_of_1500_quotes_13_expiries() -> None:
+    """A 13-expiry, 1,495-quote noisy surface is fitted (speed is measured in bench/, not here:
+    timed unit tests flake on a loaded machine)."""
     t_exp = np.array([1, 2, 3, 7, 14, 21, 30, 60, 91, 120, 182, 273, 365]) / 365.0
     atm = np.linspace(0.7, 0.5, t_exp.size)
     rng = np.random.default_rng(1)
@@ -397,14 +396,9 @@ def test_fit_speed_1500_quotes_13_expiries() -> None:
     t = np.repeat(t_exp, 115)
     vol = np.sqrt(TRUE.total_variance(k, np.repeat(atm**2 * t_exp, 115)) / t)
     vol = vol + 0.003 * rng.standard_normal(k.size)
-    fit_ssvi(log_moneyness=k, t_yr=t, implied_vol=vol)  # warm-up
-    elapsed = []
-    for _ in range(5):
-        start = time.perf_counter()
-        fit = fit_ssvi(log_moneyness=k, t_yr=t, implied_vol=vol)
-        elapsed.append(time.perf_counter() - start)
-    assert min(elapsed) < 0.150
+    fit = fit_ssvi(log_moneyness=k, t_yr=t, implied_vol=vol)
     assert fit.params.rho == pytest.approx(TRUE.rho, abs=0.01)
+    assert fit.params.satisfies_no_arbitrage
 
 
 # --- bad input --------------------------------------------------------------------------------

@@ -106,8 +106,6 @@ from invrisk.data.chains import (
     _NAN,
     OptionChain,
     _book_side,
-    _check_currency,
-    _column_dtype,
     _iv_pct,
     _open_text,
     _Record,
@@ -115,6 +113,7 @@ from invrisk.data.chains import (
 )
 from invrisk.errors import DataError, InvalidArgumentError
 from invrisk.instruments import Instrument
+from invrisk.option_chain import _check_currency, _column_dtype
 from invrisk.units import NS_PER_US, year_fraction
 
 __all__ = [

@@ -17,8 +17,8 @@ from typing import Literal
 import numpy as np
 
 from invrisk._typing import Float64Array
-from invrisk.data.chains import OptionChain
 from invrisk.errors import InvalidArgumentError
+from invrisk.option_chain import OptionChain
 from invrisk.pricing import coin_greeks, implied_vol_coin
 from invrisk.units import NS_PER_MINUTE, ns_to_iso
 

@@ -18,8 +18,8 @@ from typing import Any, Literal
 import numpy as np
 
 from invrisk._typing import ArrayLike, Float64Array, Int64Array
-from invrisk.data.chains import OptionChain
 from invrisk.errors import InvalidArgumentError
+from invrisk.option_chain import OptionChain
 from invrisk.surface import _surface_kernels
 from invrisk.surface.quotes import SmileQuotes, Target, Weighting, smile_quotes
 from invrisk.surface.shocks import VolShock
