@@ -41,6 +41,7 @@ import scipy.linalg
 
 from invrisk._typing import Float64Array
 from invrisk.errors import InvalidArgumentError
+from invrisk.quoting._glft_kernels import rebuild_tail_kernel
 from invrisk.quoting.base import (
     ModelState,
     Quotes,
@@ -385,53 +386,26 @@ class GueantSolution:
         return self.depths_from_log_value(full, j)
 
 
-def _rebuild_tail(
-    log_abs: Float64Array, signs: Float64Array, shifted: Float64Array, eta: float, stop: int
-) -> None:
-    """Rebuild, in place, the tails of the eigenvectors at the last rows (the ``+Q`` bound).
-
-    ``shifted[i, j] = M_ii − λ_j``. Column ``j``'s tail is the block of rows ``p_j..n−1`` with
-    ``shifted > 2η`` (all at or after ``stop``, which is past ``argmin M_ii``: by Gershgorin
-    ``M_ii − λ_j ≤ 2η`` there). In it the ratio ``r_i = u_i/u_{i−1} = η/(shifted_i − η r_{i+1})``
-    (``r_n = 0``) lies in ``(0, 1)``, and ``ln|u_i| = ln|u_{p_j−1}| + Σ_{l=p_j}^{i} ln r_l`` with
-    the anchor's sign. Pass reversed views to rebuild the ``−Q`` tail.
-    """
-    n = shifted.shape[0]
-    block = shifted[stop:]
-    tail = np.logical_and.accumulate((block > 2.0 * eta)[::-1], axis=0)[::-1]
-    r_all = np.empty_like(block)
-    r = np.zeros(block.shape[1])
-    # Outside the tail the sweep may divide by ~0; those entries are discarded below.
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        for i in range(n - 1 - stop, -1, -1):
-            r = eta / (block[i] - eta * r)
-            r_all[i] = r
-    cum = np.cumsum(np.log(np.where(tail, r_all, 1.0)), axis=0)
-    anchor = stop + (n - stop) - tail.sum(axis=0) - 1
-    cols = np.arange(block.shape[1])
-    log_abs[stop:] = np.where(tail, log_abs[anchor, cols] + cum, log_abs[stop:])
-    signs[stop:] = np.where(tail, signs[anchor, cols], signs[stop:])
-
-
 def _log_eigvecs(
     diag: Float64Array, eta: float, lam: Float64Array, u: Float64Array, *, even: bool
 ) -> tuple[Float64Array, Float64Array]:
-    """``(ln|U|, sign(U))`` with both inventory tails rebuilt by :func:`_rebuild_tail`.
+    """``(ln|U|, sign(U))`` with both inventory tails rebuilt from the ratio recurrence.
 
+    The ``+Q`` tail (rows after ``argmin M_ii``) and the ``−Q`` tail (rows before it) are
+    rebuilt by the numba kernel ``rebuild_tail_kernel`` (see ``_glft_kernels_python.py``).
     ``even=True`` (no drift, even eigenvectors only): the ``−Q`` tail is the mirror image.
     """
     with np.errstate(divide="ignore"):
         log_abs: Float64Array = np.log(np.abs(u))
     signs: Float64Array = np.sign(u)
-    shifted = diag[:, None] - lam[None, :]
     i_min = int(np.argmin(diag))
     n = len(diag)
-    _rebuild_tail(log_abs, signs, shifted, eta, i_min + 1)
+    rebuild_tail_kernel(log_abs, signs, diag, lam, eta, n - 1, i_min, -1)
     if even:
         log_abs[:i_min] = log_abs[:i_min:-1]
         signs[:i_min] = signs[:i_min:-1]
     else:
-        _rebuild_tail(log_abs[::-1], signs[::-1], shifted[::-1], eta, n - i_min)
+        rebuild_tail_kernel(log_abs, signs, diag, lam, eta, 0, i_min, 1)
     return log_abs, signs
 
 
