@@ -7,19 +7,18 @@ of the variable, per year) with Deribit's conventional units alongside.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from invrisk import __version__
+from invrisk._cli_common import fail, print_json, stdout_console
 from invrisk.cli_data import data_app
 from invrisk.cli_quote import register as register_quote_commands
 from invrisk.errors import InvriskError
@@ -54,9 +53,7 @@ app = typer.Typer(
 app.add_typer(data_app, name="data")
 register_quote_commands(app)
 
-console = Console()
-if not console.is_terminal:  # piped: rich would assume 80 columns and truncate the tables
-    console = Console(width=140)
+console = stdout_console()
 err_console = Console(stderr=True)
 
 
@@ -76,25 +73,7 @@ def main(
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {exc}")
-    return typer.Exit(code=2)
-
-
-def _clean(obj: Any) -> Any:
-    """JSON-ready: NaN/inf become None, numpy scalars become Python numbers."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
-def _print_json(obj: Any) -> None:
-    typer.echo(json.dumps(_clean(obj), indent=2))
+    return fail(err_console, str(exc))
 
 
 def _parse_instrument(name: str) -> Instrument:
@@ -209,7 +188,7 @@ def price(
         },
     }
     if as_json:
-        _print_json(result)
+        print_json(result)
         return
     table = Table(title=f"{info.get('instrument', cp)}  K={k:g}  F={forward:g}  vol={vol:g}")
     table.add_column("quantity")
@@ -295,7 +274,7 @@ def iv(
         },
     }
     if as_json:
-        _print_json(out)
+        print_json(out)
         return
     if status == "OK":
         console.print(f"implied vol = {float(res.vol):.12g}  ({float(res.vol) * 100:.6f} %)")
@@ -349,7 +328,7 @@ def chain(
         "iv_status": analysis.status_counts,
     }
     if as_json:
-        _print_json({"summary": summary, "options": analysis.rows()})
+        print_json({"summary": summary, "options": analysis.rows()})
         return
     rows = analysis.rows()
     shown = rows if limit is None else rows[:limit]
@@ -473,7 +452,7 @@ def surface(
     if plot is not None:
         summary["plot"] = str(plot)
     if as_json:
-        _print_json(summary)
+        print_json(summary)
         return
     table = Table(
         title=f"{path.name}: {fitted.currency} {fitted.model.upper()} surface at "
@@ -558,7 +537,6 @@ def simulate(
     strategy quotes the paper's reported spread (2/γ)ln(1 + γ/k) around the mid. Prints the
     paper-style table: mean and std of terminal profit and of final inventory, average spread.
     """
-    import math
 
     from invrisk.quoting import (
         AvellanedaStoikov,
@@ -596,7 +574,7 @@ def simulate(
         raise _fail(exc) from exc
     out = {"model": model, "gamma": gamma, "paths": paths, "strategy": ours, "symmetric": sym}
     if as_json:
-        _print_json(out)
+        print_json(out)
         return
     table = Table(title=f"{model.upper()} vs symmetric, γ = {gamma}, {paths} paths (seed {seed})")
     for col in ("strategy", "spread", "profit mean", "profit std", "final q mean", "final q std"):
@@ -636,7 +614,7 @@ def demo(
     with console.status("pricing a synthetic BTC chain and a million random options..."):
         summary = run_demo(n_speed=n_speed, plot_path=None if no_plot else plot)
     if as_json:
-        _print_json(summary)
+        print_json(summary)
         return
     c = summary["chain"]
     console.print(

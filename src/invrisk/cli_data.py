@@ -26,6 +26,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from invrisk._cli_common import clean, fail, print_json, stdout_console
 from invrisk.errors import DataWarning, InvriskError
 from invrisk.units import ns_to_iso
 
@@ -64,37 +65,15 @@ download_app = typer.Typer(
 )
 data_app.add_typer(download_app, name="download")
 
-console = Console()
-if not console.is_terminal:  # piped: rich would assume 80 columns and truncate the tables
-    console = Console(width=140)
+console = stdout_console()
 err_console = Console(stderr=True, soft_wrap=True)  # messages stay on one line when piped
 
 
-# -- helpers (the same small pattern as invrisk.cli) -------------------------------------------
+# -- helpers ----------------------------------------------------------------------------------
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {exc}")
-    return typer.Exit(code=2)
-
-
-def _clean(obj: Any) -> Any:
-    """JSON-ready: NaN/inf become None, numpy scalars become Python numbers, paths strings."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
-def _print_json(obj: Any) -> None:
-    typer.echo(json.dumps(_clean(obj), indent=2))
+    return fail(err_console, str(exc))
 
 
 @contextlib.contextmanager
@@ -263,7 +242,7 @@ def import_(
         raise _fail(exc) from exc
     _show_warnings(messages)
     if as_json:
-        _print_json({"catalog": str(catalog_dir), "imports": results, "warnings": messages})
+        print_json({"catalog": str(catalog_dir), "imports": results, "warnings": messages})
         return
     table = Table(title=f"Import into {catalog_dir}")
     for col in (
@@ -389,7 +368,7 @@ def validate(
     _show_warnings(messages)
     ok = _report_ok(out["report"])
     if as_json:
-        _print_json(out)
+        print_json(out)
     else:
         _print_report(path, out, ok)
     if strict and not ok:
@@ -424,7 +403,7 @@ def _flatten(obj: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
         for k, v in obj.items():
             yield from _flatten(v, f"{prefix}{k}.")
         return
-    text = json.dumps(_clean(obj)) if isinstance(obj, list | tuple) else str(obj)
+    text = json.dumps(clean(obj)) if isinstance(obj, list | tuple) else str(obj)
     yield prefix.rstrip("."), text if len(text) <= 300 else text[:297] + "..."
 
 
@@ -513,7 +492,7 @@ def synth(
     summary["warnings"] = messages
     _show_warnings(messages)
     if as_json:
-        _print_json(summary)
+        print_json(summary)
         return
     where = (
         summary.get("out")
@@ -553,7 +532,7 @@ def ls(
         payload: dict[str, Any] = {"catalog": str(catalog_dir), "entries": entries}
         if records is not None:
             payload["sources"] = records
-        _print_json(payload)
+        print_json(payload)
         return
     if not entries:
         console.print(f"{catalog_dir}: empty catalog")
@@ -676,7 +655,7 @@ def query(
         "out": None if out is None else str(out),
     }
     if as_json:
-        _print_json(summary)
+        print_json(summary)
         return
     console.print(
         f"{venue}/{symbol}: {total:,} events, {summary['first_local']} to "
@@ -832,7 +811,7 @@ def download_binance_cmd(
 
 def _report_download(payload: dict[str, Any], as_json: bool) -> None:
     if as_json:
-        _print_json(payload)
+        print_json(payload)
         return
     d = payload["download"]
     verb = "downloaded" if d["status"] == "downloaded" else "already present"

@@ -16,7 +16,6 @@ grid (within 1e-9 tick) stays where it is.
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from invrisk._cli_common import fail, print_json, stdout_console
 from invrisk.errors import InvalidArgumentError, InvriskError
 
 __all__ = ["calibrate", "quote", "register"]
@@ -40,9 +40,7 @@ _NS_PER_S = 1_000_000_000
 _NS_PER_MS = 1_000_000
 _ON_GRID_TOL = 1e-9  # ticks
 
-console = Console()
-if not console.is_terminal:  # piped: rich would assume 80 columns and truncate the tables
-    console = Console(width=140)
+console = stdout_console()
 err_console = Console(stderr=True)
 
 # Library argument names -> the options that set them (errors name the option).
@@ -75,25 +73,7 @@ def _fail(exc: Exception) -> typer.Exit:
     message = str(exc)
     if isinstance(exc, InvalidArgumentError) and exc.argument in _OPTION_OF:
         message = f"invalid value for {_OPTION_OF[exc.argument]}: {message}"
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=2)
-
-
-def _clean(obj: Any) -> Any:
-    """JSON-ready: NaN/inf become None, numpy scalars become Python numbers."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
-def _print_json(obj: Any) -> None:
-    typer.echo(json.dumps(_clean(obj), indent=2))
+    return fail(err_console, message, highlight=False, soft_wrap=True)
 
 
 def _num(value: Any) -> str:
@@ -362,7 +342,7 @@ def quote(
     if rows is not None:
         result["table"] = rows
     if as_json:
-        _print_json(result)
+        print_json(result)
         return
     horizon = "infinite" if horizon_s is None else f"{horizon_s:g} s"
     title = f"{model}  q={inventory:g}  horizon {horizon}" + (
@@ -577,7 +557,7 @@ def calibrate(
         "warnings": messages,
     }
     if as_json:
-        _print_json(result)
+        print_json(result)
         return
     for message in messages:
         err_console.print(f"[yellow]warning:[/] {message}", highlight=False)
