@@ -26,10 +26,11 @@ from _common import best_time, machine
 
 from invrisk.data.synthetic import synthetic_chain
 from invrisk.pricing import black76
+from invrisk.quoting.intensity import ExponentialIntensity, LogisticIntensity
 from invrisk.quoting.options_mm import VegaBookModel, vega_book_quotes
 
 N = 100
-P = {"sizes": 1.0, "A": 0.01, "gamma": 1e-4, "vol_of_vol": 1.0, "vega_limit": 5e5}
+P = {"sizes": 1.0, "gamma": 1e-4, "vol_of_vol": 1.0, "vega_limit": 5e5}
 HORIZON_S = 3600.0
 V = 2e5
 NS = 1_000_000_000
@@ -60,18 +61,28 @@ def loop_reference(vegas: np.ndarray, k: np.ndarray, a: float) -> tuple[list[flo
 
 def main() -> None:
     mids, vegas, k = book()
+    expo = ExponentialIntensity(A=0.01, k=k)
 
     def call() -> object:
         return vega_book_quotes(
-            mids=mids, vegas=vegas, k=k, horizon_s=HORIZON_S, portfolio_vega=V, **P
+            mids=mids, vegas=vegas, intensity=expo, horizon_s=HORIZON_S, portfolio_vega=V, **P
         )
 
-    model = VegaBookModel(vegas=vegas, k=k, t_end_ns=3600 * NS, **P)
+    model = VegaBookModel(vegas=vegas, intensity=expo, t_end_ns=3600 * NS, **P)
+    # The paper's logistic intensity λ/(1 + e^{α + βδ/V^i}) (α = 0.7, β = 150), solved per
+    # quote with the Lambert W function.
+    logistic = LogisticIntensity.from_vega(lam=0.01, alpha=0.7, beta=150.0, vegas=vegas)
+    model_logistic = VegaBookModel(vegas=vegas, intensity=logistic, t_end_ns=3600 * NS, **P)
 
     def call_model() -> object:
         return model.quotes(portfolio_vega=V, t_ns=0, mids=mids)
 
-    q = vega_book_quotes(mids=mids, vegas=vegas, k=k, horizon_s=HORIZON_S, portfolio_vega=V, **P)
+    def call_logistic() -> object:
+        return model_logistic.quotes(portfolio_vega=V, t_ns=0, mids=mids)
+
+    q = vega_book_quotes(
+        mids=mids, vegas=vegas, intensity=expo, horizon_s=HORIZON_S, portfolio_vega=V, **P
+    )
     bids, asks = loop_reference(vegas, k, q.a)
     ok = np.isfinite(q.bid_depth)
     err = max(
@@ -80,6 +91,8 @@ def main() -> None:
     )
     t_fn = best_time(call, repeat=200)
     t_model = best_time(call_model, repeat=200)
+    t_logistic = best_time(call_logistic, repeat=200)
+    assert t_logistic < 5e-3, f"logistic quotes took {t_logistic * 1e3:.3f} ms (target < 5 ms)"
     t_loop = best_time(lambda: loop_reference(vegas, k, q.a), repeat=50)
     assert t_fn < 5e-3, f"vega_book_quotes took {t_fn * 1e3:.3f} ms (target < 5 ms)"
     assert err < 1e-12
@@ -90,6 +103,7 @@ def main() -> None:
                 "n_options": N,
                 "vega_book_quotes_ms": round(t_fn * 1e3, 4),
                 "model_quotes_ms": round(t_model * 1e3, 4),
+                "model_quotes_logistic_ms": round(t_logistic * 1e3, 4),
                 "python_loop_ms": round(t_loop * 1e3, 4),
                 "max_rel_diff_vs_loop": err,
                 "a": q.a,

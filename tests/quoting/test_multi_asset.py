@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from invrisk.errors import InvalidArgumentError
-from invrisk.quoting.base import Quotes
+from invrisk.quoting.base import BookQuotingModel, Quotes
 from invrisk.quoting.glft import gueant_closed_form_depths
 from invrisk.quoting.multi_asset import (
     MultiAssetClosedForm,
@@ -325,34 +325,37 @@ def _model_kw() -> dict[str, Any]:
     }
 
 
-def test_model_quotes_all_matches_function() -> None:
+def test_model_book_quotes_matches_function() -> None:
     kw = _model_kw()
     q, mids = [2.0, -1.0], [100.0, 50.0]
     for t_end, horizon in [(None, None), (600 * NS, 600.0 - 12.5)]:
         model = MultiAssetClosedForm(**kw, t_end_ns=t_end)
-        out = model.quotes_all(q, int(12.5 * NS), mids)
+        assert isinstance(model, BookQuotingModel)
+        out = model.book_quotes(positions=q, t_ns=int(12.5 * NS), mids=mids)
         b, a = multi_asset_depths(q=q, horizon_s=horizon, **kw)
-        assert all(isinstance(x, Quotes) for x in out)
-        for i in range(2):
-            np.testing.assert_allclose(out[i].bid_depth, b[i], rtol=1e-13)
-            np.testing.assert_allclose(out[i].ask_depth, a[i], rtol=1e-13)
-            np.testing.assert_allclose(out[i].bid, mids[i] - b[i], rtol=1e-13)
-            np.testing.assert_allclose(out[i].ask, mids[i] + a[i], rtol=1e-13)
+        assert len(out) == 2 and all(isinstance(out[i], Quotes) for i in range(2))
+        np.testing.assert_allclose(out.bid_depth, b, rtol=1e-13)
+        np.testing.assert_allclose(out.ask_depth, a, rtol=1e-13)
+        np.testing.assert_allclose(out.bid, np.asarray(mids) - b, rtol=1e-13)
+        np.testing.assert_allclose(out.ask, np.asarray(mids) + a, rtol=1e-13)
+        np.testing.assert_allclose(out[1].bid, mids[1] - b[1], rtol=1e-13)
 
 
 def test_model_inventory_bound_and_time() -> None:
     model = MultiAssetClosedForm(**_model_kw(), q_max=[3.0, 5.0], t_end_ns=NS)
-    out = model.quotes_all([3.0, -5.0], 0, [1.0, 2.0])
+    out = model.book_quotes(positions=[3.0, -5.0], t_ns=0, mids=[1.0, 2.0])
     assert not out[0].bid_quoted and out[0].ask_quoted and math.isnan(out[0].bid)
     assert out[1].bid_quoted and not out[1].ask_quoted and math.isnan(out[1].ask)
+    assert math.isnan(out.spread[0]) and math.isnan(out.spread[1])
     with pytest.raises(InvalidArgumentError) as e:
-        model.quotes_all([3.5, 0.0], 0, [1.0, 2.0])
-    assert e.value.argument == "q"
+        model.book_quotes(positions=[3.5, 0.0], t_ns=0, mids=[1.0, 2.0])
+    assert e.value.argument == "positions"
     with pytest.raises(InvalidArgumentError) as e:
-        model.quotes_all([0.0, 0.0], 2 * NS, [1.0, 2.0])  # after the horizon: error, no clamp
+        # after the horizon: error, no clamp
+        model.book_quotes(positions=[0.0, 0.0], t_ns=2 * NS, mids=[1.0, 2.0])
     assert e.value.argument == "t_ns"
     with pytest.raises(InvalidArgumentError) as e:
-        model.quotes_all([0.0, 0.0], 0, [1.0])
+        model.book_quotes(positions=[0.0, 0.0], t_ns=0, mids=[1.0])
     assert e.value.argument == "mids"
 
 

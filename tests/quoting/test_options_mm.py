@@ -20,7 +20,9 @@ from scipy.integrate import solve_ivp
 from invrisk.data.synthetic import synthetic_chain
 from invrisk.errors import InvalidArgumentError
 from invrisk.pricing import black76
+from invrisk.quoting.base import BookQuotingModel
 from invrisk.quoting.glft import gueant_closed_form_depths
+from invrisk.quoting.intensity import ExponentialIntensity
 from invrisk.quoting.options_mm import (
     VegaBookModel,
     VegaBookQuotes,
@@ -45,6 +47,8 @@ RISK = {"gamma": 1e-3, "vol_of_vol": 1.5, "horizon_s": 3600.0, "vega_limit": 1e6
 def _quotes(portfolio_vega: float = 0.0, **over: object) -> VegaBookQuotes:
     kw: dict[str, object] = {**BOOK, **RISK, "portfolio_vega": portfolio_vega}
     kw.update(over)
+    A, k = kw.pop("A"), kw.pop("k")
+    kw.setdefault("intensity", ExponentialIntensity(A=A, k=k))  # type: ignore[arg-type]
     return vega_book_quotes(**kw)  # type: ignore[arg-type]
 
 
@@ -120,8 +124,7 @@ def test_one_option_long_horizon_equals_gueant_closed_form(q_contracts: float) -
         mids=[500.0],
         vegas=[vega],
         sizes=z,
-        A=A,
-        k=k,
+        intensity=ExponentialIntensity(A=A, k=k),
         gamma=gamma,
         vol_of_vol=xi,
         horizon_s=1e9,
@@ -158,8 +161,7 @@ def test_closed_form_solves_the_hjb_with_quadratic_hamiltonian() -> None:
         a, b = vega_book_coefficients(
             vegas=vegas,
             sizes=z,
-            A=A,
-            k=k,
+            intensity=ExponentialIntensity(A=A, k=k),
             gamma=RISK["gamma"],
             vol_of_vol=RISK["vol_of_vol"],
             horizon_s=tau_s,
@@ -204,14 +206,71 @@ def test_coefficients_match_numerical_riccati_integration() -> None:
         a, b = vega_book_coefficients(
             vegas=vegas,
             sizes=z,
-            A=A,
-            k=k,
+            intensity=ExponentialIntensity(A=A, k=k),
             gamma=RISK["gamma"],
             vol_of_vol=RISK["vol_of_vol"],
             horizon_s=tau,
             vol_drift_per_s=mu,
         )
         np.testing.assert_allclose([a, b], sol.y[:, j], rtol=1e-7)  # ODE solver tolerance
+
+
+@pytest.mark.parametrize("ell_over_a_inf", [0.0, 0.3, 1.0, 4.0])
+def test_terminal_penalty_matches_numerical_riccati_integration(ell_over_a_inf: float) -> None:
+    """a(0) = ℓ below, at and above the stationary a_∞ = √(ψ/(4S)); b with drift."""
+    mu = 4e-7
+    vegas, z, A, k = BOOK["vegas"], BOOK["sizes"], BOOK["A"], BOOK["k"]
+    S = float(np.sum(z * k * A / math.e * vegas**2))
+    psi = RISK["gamma"] * RISK["vol_of_vol"] ** 2 / 8.0 / SPY
+    ell = ell_over_a_inf * math.sqrt(psi / (4.0 * S))
+
+    def rhs(_t: float, y: np.ndarray) -> list[float]:
+        return [psi - 4 * S * y[0] ** 2, -mu - 4 * S * y[0] * y[1]]
+
+    taus = [1.0, 600.0, 3600.0, 86_400.0, 2e6]
+    sol = solve_ivp(
+        rhs, (0, taus[-1]), [ell, 0.0], t_eval=taus, rtol=1e-11, atol=1e-30, method="LSODA"
+    )
+    for j, tau in enumerate(taus):
+        a, b = vega_book_coefficients(
+            vegas=vegas,
+            sizes=z,
+            intensity=ExponentialIntensity(A=A, k=k),
+            gamma=RISK["gamma"],
+            vol_of_vol=RISK["vol_of_vol"],
+            horizon_s=tau,
+            vol_drift_per_s=mu,
+            terminal_penalty=ell,
+        )
+        np.testing.assert_allclose([a, b], sol.y[:, j], rtol=1e-7)  # ODE solver tolerance
+    a0, b0 = vega_book_coefficients(
+        vegas=vegas,
+        sizes=z,
+        intensity=ExponentialIntensity(A=A, k=k),
+        gamma=RISK["gamma"],
+        vol_of_vol=RISK["vol_of_vol"],
+        horizon_s=0.0,
+        vol_drift_per_s=mu,
+        terminal_penalty=ell,
+    )
+    assert a0 == ell and b0 == 0.0
+
+
+def test_terminal_penalty_without_running_risk_is_constant() -> None:
+    """γ = 0: a(τ) solves da/dτ = −4Sa², a = ℓ/(1 + 4Sℓτ) (the penalty decays with time)."""
+    vegas, z, A, k = BOOK["vegas"], BOOK["sizes"], BOOK["A"], BOOK["k"]
+    S = float(np.sum(z * k * A / math.e * vegas**2))
+    ell, tau = 1e-9, 3600.0
+    a, _ = vega_book_coefficients(
+        vegas=vegas,
+        sizes=z,
+        intensity=ExponentialIntensity(A=A, k=k),
+        gamma=0.0,
+        vol_of_vol=1.0,
+        horizon_s=tau,
+        terminal_penalty=ell,
+    )
+    np.testing.assert_allclose(a, ell / (1.0 + 4.0 * S * ell * tau), rtol=1e-14)
 
 
 # --- the inventory bound -------------------------------------------------------------------------
@@ -248,8 +307,7 @@ def test_model_matches_function_and_checks_time() -> None:
     model = VegaBookModel(
         vegas=BOOK["vegas"],
         sizes=BOOK["sizes"],
-        A=BOOK["A"],
-        k=BOOK["k"],
+        intensity=ExponentialIntensity(A=BOOK["A"], k=BOOK["k"]),
         gamma=RISK["gamma"],
         vol_of_vol=RISK["vol_of_vol"],
         vega_limit=RISK["vega_limit"],
@@ -262,8 +320,14 @@ def test_model_matches_function_and_checks_time() -> None:
     ref = _quotes(V)
     np.testing.assert_allclose(got.bid, ref.bid, rtol=1e-15)
     np.testing.assert_allclose(got.ask, ref.ask, rtol=1e-15)
+    assert isinstance(model, BookQuotingModel) and model.n_instruments == 4
+    via_positions = model.book_quotes(positions=pos, t_ns=t_end - 3600 * NS, mids=BOOK["mids"])
+    np.testing.assert_array_equal(via_positions.bid, got.bid)
+    assert via_positions[2].ask == got.ask[2]
     with pytest.raises(InvalidArgumentError, match="t_ns"):
         model.quotes(portfolio_vega=V, t_ns=t_end + 1, mids=BOOK["mids"])
+    with pytest.raises(InvalidArgumentError, match="positions"):
+        model.book_quotes(positions=pos[:3], t_ns=t_end, mids=BOOK["mids"])
     with pytest.raises(ValueError):
         model.vegas[0] = 1.0  # frozen arrays
 
@@ -288,8 +352,7 @@ def test_hundred_option_book_from_black76_vegas() -> None:
         mids=mids,
         vegas=vegas,
         sizes=1.0,
-        A=0.01,
-        k=k,
+        intensity=ExponentialIntensity(A=0.01, k=k),
         gamma=1e-4,
         vol_of_vol=1.0,
         horizon_s=3600.0,
@@ -301,8 +364,7 @@ def test_hundred_option_book_from_black76_vegas() -> None:
         mids=mids,
         vegas=vegas,
         sizes=1.0,
-        A=0.01,
-        k=k,
+        intensity=ExponentialIntensity(A=0.01, k=k),
         gamma=1e-4,
         vol_of_vol=1.0,
         horizon_s=3600.0,
@@ -338,6 +400,8 @@ def test_hundred_option_book_from_black76_vegas() -> None:
         ({"vega_limit": 0.0}, "vega_limit"),
         ({"portfolio_vega": float("inf")}, "portfolio_vega"),
         ({"vol_drift_per_s": float("nan")}, "vol_drift_per_s"),
+        ({"terminal_penalty": -1.0}, "terminal_penalty"),
+        ({"intensity": object()}, "intensity"),
     ],
 )
 def test_bad_input_names_the_argument(over: dict[str, object], arg: str) -> None:

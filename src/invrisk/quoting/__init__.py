@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from invrisk.quoting.alpha import AlphaModel, SkewedReference, fit_alpha, skewed_reference
 from invrisk.quoting.as_model import AvellanedaStoikov, avellaneda_stoikov_depths
-from invrisk.quoting.base import ModelState, Quotes, QuotingModel
+from invrisk.quoting.base import BookQuotes, BookQuotingModel, ModelState, Quotes, QuotingModel
 from invrisk.quoting.calibrate import (
     CalibrationStatus,
     IntensityEstimate,
@@ -49,6 +49,7 @@ from invrisk.quoting.glft import (
     gueant_closed_form_depths,
     solve_gueant,
 )
+from invrisk.quoting.intensity import ExponentialIntensity, Intensity, LogisticIntensity
 from invrisk.quoting.multi_asset import MultiAssetClosedForm, multi_asset_depths
 from invrisk.quoting.options_mm import VegaBookModel, VegaBookQuotes, vega_book_quotes
 from invrisk.quoting.shaping import RoundedQuotes, ShapedSizes, round_quotes, shaped_sizes
@@ -63,12 +64,17 @@ from invrisk.quoting.simulate import (
 __all__ = [
     "AlphaModel",
     "AvellanedaStoikov",
+    "BookQuotes",
+    "BookQuotingModel",
     "CalibrationStatus",
     "CarteaJaimungalPenalva",
+    "ExponentialIntensity",
     "GueantClosedForm",
     "GueantExact",
     "GueantSolution",
+    "Intensity",
     "IntensityEstimate",
+    "LogisticIntensity",
     "ModelState",
     "MultiAssetClosedForm",
     "Quotes",

@@ -12,9 +12,12 @@ import math
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+import numpy as np
+
+from invrisk._typing import ArrayLike, BoolArray, Float64Array
 from invrisk.errors import InvalidArgumentError
 
-__all__ = ["ModelState", "Quotes", "QuotingModel"]
+__all__ = ["BookQuotes", "BookQuotingModel", "ModelState", "Quotes", "QuotingModel"]
 
 NS_PER_S = 1_000_000_000
 
@@ -82,6 +85,87 @@ class QuotingModel(Protocol):
     def quotes(self, *, q: float, t_ns: int, state: ModelState) -> Quotes:
         """Optimal quotes for inventory ``q`` (base-asset quantity, long positive) at ``t_ns``."""
         ...
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class BookQuotes:
+    """Quotes for every instrument of a book, one decision (arrays of shape ``(N,)``).
+
+    Same fields and conventions as :class:`Quotes`, one entry per instrument: depths from each
+    instrument's reference price (price units), prices before tick rounding, ``nan`` and
+    ``False`` on a withdrawn side.
+    """
+
+    bid_depth: Float64Array
+    ask_depth: Float64Array
+    bid: Float64Array
+    ask: Float64Array
+    bid_quoted: BoolArray
+    ask_quoted: BoolArray
+
+    @property
+    def spread(self) -> Float64Array:
+        """``ask - bid`` per instrument (``nan`` where a side is withdrawn)."""
+        out: Float64Array = self.ask - self.bid
+        return out
+
+    def __len__(self) -> int:
+        return int(self.bid.shape[0])
+
+    def __getitem__(self, i: int) -> Quotes:
+        """The :class:`Quotes` of instrument ``i``."""
+        return Quotes(
+            float(self.bid_depth[i]),
+            float(self.ask_depth[i]),
+            float(self.bid[i]),
+            float(self.ask[i]),
+            bool(self.bid_quoted[i]),
+            bool(self.ask_quoted[i]),
+        )
+
+
+def book_depths_to_quotes(
+    mids: Float64Array,
+    bid_depth: Float64Array,
+    ask_depth: Float64Array,
+    *,
+    bid_quoted: BoolArray,
+    ask_quoted: BoolArray,
+) -> tuple[Float64Array, Float64Array, Float64Array, Float64Array]:
+    """``(bid_depth, ask_depth, bid, ask)`` with withdrawn sides blanked to ``nan``."""
+    bd = np.where(bid_quoted, bid_depth, np.nan)
+    ad = np.where(ask_quoted, ask_depth, np.nan)
+    return bd, ad, mids - bd, mids + ad
+
+
+@runtime_checkable
+class BookQuotingModel(Protocol):
+    """A model that quotes N instruments at once from the whole position vector.
+
+    Multi-asset models (correlated instruments) and option books quoted in vega space do not
+    reduce to one scalar inventory: their quotes for one instrument depend on the positions in
+    all the others. ``positions`` are signed quantities per instrument (long positive, the
+    same units as the model's trade sizes); ``mids`` the reference prices, shape ``(N,)``.
+    """
+
+    @property
+    def n_instruments(self) -> int:
+        """N, the length of ``positions`` and ``mids``."""
+        ...
+
+    def book_quotes(self, *, positions: ArrayLike, t_ns: int, mids: ArrayLike) -> BookQuotes:
+        """Quotes for every instrument at ``t_ns`` (int ns UTC)."""
+        ...
+
+
+def check_mids(mids: ArrayLike, n: int) -> Float64Array:
+    """Reference prices: shape ``(n,)``, finite."""
+    arr = np.asarray(mids, dtype=np.float64)
+    if arr.shape != (n,):
+        raise InvalidArgumentError("mids", f"array of shape {arr.shape}", f"shape ({n},)")
+    if not bool(np.all(np.isfinite(arr))):
+        raise InvalidArgumentError("mids", "array with nan/inf", "finite prices")
+    return arr
 
 
 # --- boundary checks shared by the quoting models (private) --------------------------------

@@ -52,10 +52,11 @@ import numpy as np
 from invrisk._typing import ArrayLike, Float64Array
 from invrisk.errors import InvalidArgumentError
 from invrisk.quoting.base import (
-    Quotes,
+    BookQuotes,
+    book_depths_to_quotes,
+    check_mids,
     check_nonnegative,
     check_positive,
-    make_quotes,
     tau_seconds,
 )
 
@@ -210,10 +211,10 @@ def _check_params(
     return _Params(s, g, dq, d, _depth_offset(x, dq, kk))
 
 
-def _check_q(q: ArrayLike, n: int) -> Float64Array:
+def _check_q(q: ArrayLike, n: int, name: str = "q") -> Float64Array:
     qa = np.asarray(q, dtype=np.float64)
     if qa.shape != (n,) or not bool(np.all(np.isfinite(qa))):
-        raise InvalidArgumentError("q", f"{qa.tolist()}", f"{n} finite inventories")
+        raise InvalidArgumentError(name, f"{qa.tolist()}", f"{n} finite inventories")
     return qa
 
 
@@ -352,26 +353,21 @@ class MultiAssetClosedForm:
             a_mat = _riccati(self.params, tau_seconds(t_ns, self.t_end_ns))
         return _depths_from_riccati(a_mat, qa, self.params.trade_qty, self.params.offset)
 
-    def quotes_all(self, q: ArrayLike, t_ns: int, mids: ArrayLike) -> list[Quotes]:
-        """One :class:`Quotes` per instrument, for inventories ``q`` and reference ``mids``."""
+    def book_quotes(self, *, positions: ArrayLike, t_ns: int, mids: ArrayLike) -> BookQuotes:
+        """Quotes for every instrument at inventories ``positions`` (quantity, shape (n,))."""
         n = self.n_instruments
-        qa = _check_q(q, n)
-        m = np.asarray(mids, dtype=np.float64)
-        if m.shape != (n,) or not bool(np.all(np.isfinite(m))):
-            raise InvalidArgumentError("mids", f"{m.tolist()}", f"{n} finite prices")
+        qa = _check_q(positions, n, "positions")
+        m = check_mids(mids, n)
         if self.q_max is not None and not bool(np.all(np.abs(qa) <= self.q_max)):
-            raise InvalidArgumentError("q", qa.tolist(), f"|q| <= q_max={self.q_max.tolist()}")
-        bid, ask = self.depths(q=qa, t_ns=t_ns)
-        out: list[Quotes] = []
-        for i in range(n):
-            qm = math.inf if self.q_max is None else float(self.q_max[i])
-            out.append(
-                make_quotes(
-                    float(m[i]),
-                    float(bid[i]),
-                    float(ask[i]),
-                    bid_quoted=float(qa[i]) < qm,
-                    ask_quoted=float(qa[i]) > -qm,
-                )
+            raise InvalidArgumentError(
+                "positions", qa.tolist(), f"|q| <= q_max={self.q_max.tolist()}"
             )
-        return out
+        bid, ask = self.depths(q=qa, t_ns=t_ns)
+        if self.q_max is None:
+            bid_ok = np.ones(n, dtype=np.bool_)
+            ask_ok = bid_ok.copy()
+        else:
+            bid_ok = qa < self.q_max
+            ask_ok = qa > -self.q_max
+        bd, ad, b, a = book_depths_to_quotes(m, bid, ask, bid_quoted=bid_ok, ask_quoted=ask_ok)
+        return BookQuotes(bd, ad, b, a, bid_ok, ask_ok)
