@@ -142,6 +142,7 @@ def test_exact_reference_is_mirror_symmetric_and_skews_with_vega(exact_value: np
     b_plus, a_plus = _exact_depths(exact_value, 10)
     b_minus, a_minus = _exact_depths(exact_value, -10)
     np.testing.assert_allclose(b_plus, a_minus, rtol=1e-9)
+    np.testing.assert_allclose(a_plus, b_minus, rtol=1e-9)
     b0, a0 = _exact_depths(exact_value, 0)
     np.testing.assert_allclose(b0, a0, rtol=1e-9)
     assert np.all(b_plus > b0) and np.all(a_plus < a0)
