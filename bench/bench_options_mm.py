@@ -4,7 +4,8 @@ Prints one JSON line. The book is the first 100 rows of ``synthetic_chain()`` (B
 prices and vegas per 1.0 vol on the built-in smile). Measurements:
 
 - ``vega_book_quotes`` (validation + closed-form a, b + depths for every option), target < 5 ms;
-- ``VegaBookModel.quotes`` (book validated once at construction);
+- ``VegaBookModel.quotes`` (book validated once at construction), with exponential and with
+  the paper's logistic intensities;
 - reference in the same run: the same depths from a per-option Python loop over the written-out
   formula, checked to agree.
 
