@@ -18,6 +18,10 @@ PUBLIC_MODULES = [
     "invrisk.report",
     "invrisk.market",
     "invrisk.quoting",
+    "invrisk.risk",
+    "invrisk.strategy",
+    "invrisk.order_manager",
+    "invrisk.backtest",
 ]
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import IntEnum
+from itertools import pairwise
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -88,7 +89,7 @@ class QuoteTarget:
     def __post_init__(self) -> None:
         for name, levels, sign in (("bids", self.bids, -1.0), ("asks", self.asks, 1.0)):
             prices = [lv.price for lv in levels]
-            if any(sign * (b - a) <= 0.0 for a, b in zip(prices, prices[1:], strict=False)):
+            if any(sign * (b - a) <= 0.0 for a, b in pairwise(prices)):
                 order = "strictly decreasing" if sign < 0 else "strictly increasing"
                 raise InvalidArgumentError(name, prices, f"prices {order} (best first)")
         if self.bids and self.asks and self.bids[0].price >= self.asks[0].price:
@@ -108,13 +109,13 @@ class QuoteTarget:
         post_only: bool = True,
     ) -> QuoteTarget:
         """One level per side; ``None`` (or a NaN price, or a zero size) leaves a side empty."""
-        bids = (QuoteLevel(bid, bid_qty),) if _quotable(bid, bid_qty) else ()
-        asks = (QuoteLevel(ask, ask_qty),) if _quotable(ask, ask_qty) else ()
+        bids = (QuoteLevel(bid, bid_qty),) if bid is not None and _quotable(bid, bid_qty) else ()
+        asks = (QuoteLevel(ask, ask_qty),) if ask is not None and _quotable(ask, ask_qty) else ()
         return cls(instrument, bids, asks, post_only)
 
 
-def _quotable(price: float | None, qty: float) -> bool:
-    return price is not None and math.isfinite(price) and qty > 0.0
+def _quotable(price: float, qty: float) -> bool:
+    return math.isfinite(price) and qty > 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,65 @@
+"""Event-driven L2 backtester: queue position, latency, fees, partial fills, inverse contracts.
+
+:func:`run_backtest` replays market events (:data:`~invrisk.data.events.EVENT_DTYPE`, one or
+more instruments on one clock) through a simulated exchange and trades a plain-Python
+:class:`~invrisk.strategy.Strategy` against it; the result is a frozen
+:class:`BacktestResult` (time series, fills, PnL decomposition, :meth:`~BacktestResult.summary`).
+
+The simulated exchange
+----------------------
+Two clocks. The exchange applies each event at its exchange time (``exch_ns``) to its own
+book, where our orders queue and match; we see the same event at its local receive time
+(``local_ns``) in a separate local book, which is what the strategy reads. Our orders and
+cancels reach the exchange after the *entry* latency; what the exchange does to them (ack,
+reject, fill, cancel) reaches us after the *response* latency (:mod:`~invrisk.backtest.models`).
+At one instant, market data is applied before our arrivals: an order never fills on a trade
+stamped at or before its arrival. A cancel protects nothing before it arrives.
+
+Fills. A new order that crosses the available opposite liquidity takes it as a taker, walking
+the levels up to its limit (POST_ONLY orders are rejected instead; an IOC remainder expires; a
+GTC remainder rests). A resting order fills as a maker at its own price on a trade printed
+through its price, on a trade at its price once the quantity ahead of it (the queue model) is
+consumed, or when the opposite side of the book moves onto its price. A trade's quantity, and a
+crossing level's displayed quantity, is a budget shared by all our orders, and liquidity we
+took stays taken until the level's displayed size falls below it: the same quantity never
+fills two of our orders. With ``partial_fills=False`` a resting order fills completely when the
+budget covers it and not at all otherwise.
+
+Accounting. Linear and inverse contracts (an inverse contract is linear in ``1/price``: PnL in
+coin), maker/taker fees on notional (negative = rebate), funding of perpetuals at each
+settlement, and ``total = spread + inventory - fees + funding`` per instrument.
+
+Known simplifications (stated, not hidden): the book is market-by-price, so queue position is
+estimated (:class:`RiskAverseQueue`, :class:`ProbQueue`); our orders do not move the data's
+book (no market impact beyond the liquidity we consume); after a CLEAR of a side our queue
+estimate is kept until the level is updated again.
+"""
+
+from __future__ import annotations
+
+from invrisk.backtest.engine import run_backtest
+from invrisk.backtest.models import (
+    ConstantLatency,
+    Fees,
+    LatencyModel,
+    ProbQueue,
+    QueueModel,
+    RiskAverseQueue,
+    SeriesLatency,
+)
+from invrisk.backtest.results import FILL_DTYPE, BacktestResult, PnL, summary_metrics
+
+__all__ = [
+    "FILL_DTYPE",
+    "BacktestResult",
+    "ConstantLatency",
+    "Fees",
+    "LatencyModel",
+    "PnL",
+    "ProbQueue",
+    "QueueModel",
+    "RiskAverseQueue",
+    "SeriesLatency",
+    "run_backtest",
+    "summary_metrics",
+]

@@ -1,0 +1,663 @@
+"""The event-driven backtest engine: numba replay between decisions, Python strategy at them.
+
+:func:`run_backtest` replays an event array (one or more instruments on one clock) through the
+exchange-simulation kernel (``_sim_kernels_python.py``, rules in ``backtest/__init__.py``) and
+calls a plain-Python :class:`~invrisk.strategy.Strategy` every ``decision_interval_ns`` of local
+time (and, optionally, when a fill is reported). Between decisions everything runs in numba.
+At a decision the engine:
+
+1. delivers the exchange's responses whose local time has come, in order, to the
+   :class:`~invrisk.order_manager.OrderManager` (acks, rejects, fills, cancels) and each fill
+   to ``strategy.on_fill``;
+2. builds a :class:`~invrisk.strategy.MarketView` from the *local* book and an
+   :class:`~invrisk.strategy.AccountView` from the fills *reported so far*;
+3. calls ``strategy.decide``; reconciles each :class:`~invrisk.strategy.QuoteTarget` into
+   cancels and new orders, turns hedge intents into IOC orders, passes every new order
+   through the :class:`~invrisk.risk.limits.RiskGuard`, and sends what passes: it reaches the
+   exchange after the entry latency;
+4. records a sample (time, mids, positions, equity, our best quotes).
+
+The same order manager and RiskGuard run in the live runtime; only this loop and the kernel are
+backtest-specific. Runs are deterministic: the same inputs give the same result bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from invrisk._typing import Float64Array, Int64Array
+from invrisk.backtest import _sim_kernels as _jit
+from invrisk.backtest import _sim_kernels_python as _k
+from invrisk.backtest.models import ConstantLatency, Fees, LatencyModel, QueueModel, RiskAverseQueue
+from invrisk.backtest.results import BacktestResult, build_result
+from invrisk.data.events import EVENT_DTYPE, EventArray
+from invrisk.errors import InvalidArgumentError
+from invrisk.instruments import Instrument
+from invrisk.market.book import book_range
+from invrisk.order_manager import CancelOrder, NewOrder, OrderManager, OrderStatus
+from invrisk.risk.limits import RiskGuard, TradingState
+from invrisk.strategy import (
+    AccountView,
+    Context,
+    Fill,
+    InstrumentView,
+    MarketView,
+    Strategy,
+)
+
+__all__ = ["run_backtest"]
+
+NS_PER_MS = 1_000_000
+NO_FEES = Fees()
+DEFAULT_LATENCY = ConstantLatency(entry_ns=10 * NS_PER_MS, response_ns=10 * NS_PER_MS)
+DEFAULT_QUEUE = RiskAverseQueue()
+_MAX = _k.INT64_MAX
+_Response = tuple[int, int, int, int, int, int, int, float, float, float, float]
+"""(local_ns, sequence, kind, order_id, code, exch_ns, maker, price, qty, fee, mid)."""
+_REJECT_TEXT = {
+    _k.REJ_POST_ONLY_CROSS: "post_only_would_cross",
+    _k.REJ_OUT_OF_WINDOW: "price_outside_book_window",
+    _k.REJ_UNKNOWN_ORDER: "unknown_order",
+    _k.REJ_ALREADY_DONE: "already_done",
+}
+
+
+@dataclass(slots=True)
+class _Books:
+    """Flat per-instrument book arrays (exchange and local views) and their windows."""
+
+    lo_tick: Int64Array
+    offs: Int64Array
+    ex_bid: Float64Array
+    ex_ask: Float64Array
+    tk_bid: Float64Array
+    tk_ask: Float64Array
+    ex_bst: Int64Array
+    lc_bid: Float64Array
+    lc_ask: Float64Array
+    lc_bst: Int64Array
+    lc_info: Float64Array
+
+
+def _windows(
+    events: EventArray, instruments: Sequence[Instrument], margin_ticks: int, max_ticks: int
+) -> _Books:
+    n = len(instruments)
+    lo = np.zeros(n, dtype=np.int64)
+    widths = np.zeros(n, dtype=np.int64)
+    for i, inst in enumerate(instruments):
+        sub = events if n == 1 else events[events["instrument"] == i]
+        if sub.size == 0:
+            raise InvalidArgumentError(
+                "events", f"no rows for instrument {i} ({inst.name})", "rows"
+            )
+        w = book_range(sub, inst.tick_size, margin_ticks=margin_ticks, max_ticks=max_ticks)
+        lo[i], widths[i] = w.lo_tick, w.n_ticks
+    offs = np.zeros(n + 1, dtype=np.int64)
+    offs[1:] = np.cumsum(widths)
+    total = int(offs[-1])
+    bst = np.empty((n, 4), dtype=np.int64)
+    bst[:, _k.B_BEST_BID] = -1
+    bst[:, _k.B_BEST_ASK] = widths
+    bst[:, _k.B_N_BID] = 0
+    bst[:, _k.B_N_ASK] = 0
+    return _Books(
+        lo_tick=lo,
+        offs=offs,
+        ex_bid=np.zeros(total),
+        ex_ask=np.zeros(total),
+        tk_bid=np.zeros(total),
+        tk_ask=np.zeros(total),
+        ex_bst=bst.copy(),
+        lc_bid=np.zeros(total),
+        lc_ask=np.zeros(total),
+        lc_bst=bst.copy(),
+        lc_info=np.full((n, _k.L_N), np.nan),
+    )
+
+
+def _instrument_table(instruments: Sequence[Instrument], fees: Sequence[Fees]) -> Float64Array:
+    tab = np.zeros((len(instruments), _k.I_N))
+    for i, (inst, fee) in enumerate(zip(instruments, fees, strict=True)):
+        tab[i, _k.I_TICK] = inst.tick_size
+        tab[i, _k.I_CONTRACT] = inst.contract_size
+        tab[i, _k.I_INVERSE] = 1.0 if inst.is_inverse else 0.0
+        tab[i, _k.I_MAKER_FEE] = fee.maker
+        tab[i, _k.I_TAKER_FEE] = fee.taker
+        tab[i, _k.I_PERPETUAL] = 1.0 if inst.is_perpetual else 0.0
+        inv = 1.0 / inst.tick_size
+        tab[i, _k.I_INV_TICK] = float(round(inv)) if abs(inv - round(inv)) <= 1e-9 * inv else 0.0
+    return tab
+
+
+def _check_events(events: EventArray, n_inst: int) -> EventArray:
+    if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE or events.ndim != 1:
+        raise InvalidArgumentError("events", type(events).__name__, "a 1-D EVENT_DTYPE array")
+    if events.size == 0:
+        raise InvalidArgumentError("events", "an empty array", "at least one event")
+    bad = np.flatnonzero(np.diff(events["local_ns"]) < 0)
+    if bad.size:
+        raise InvalidArgumentError(
+            "events", f"local_ns decreases at row {int(bad[0]) + 1}", "rows sorted by local_ns"
+        )
+    inst = events["instrument"]
+    if int(inst.min()) < 0 or int(inst.max()) >= n_inst:
+        row = int(np.flatnonzero((inst < 0) | (inst >= n_inst))[0])
+        raise InvalidArgumentError(
+            "events", f"instrument {int(inst[row])} at row {row}", f"indices 0..{n_inst - 1}"
+        )
+    return events
+
+
+@dataclass(slots=True)
+class _Known:
+    """What the strategy has been told: positions and cash from the fills reported so far."""
+
+    position: Float64Array
+    cash: Float64Array
+    fills: list[tuple[object, ...]] = field(default_factory=list)
+
+
+class _Run:
+    """The state of one backtest run (arrays shared with the kernel, Python bookkeeping)."""
+
+    def __init__(
+        self,
+        *,
+        events: EventArray,
+        instruments: Sequence[Instrument],
+        fees: Sequence[Fees],
+        latency: LatencyModel,
+        queue: QueueModel,
+        partial_fills: bool,
+        funding_interval_ns: int,
+        margin_ticks: int,
+        max_ticks: int,
+        backend: str,
+        order_capacity: int,
+        response_capacity: int,
+    ) -> None:
+        self.events = events
+        self.instruments = tuple(instruments)
+        n_inst = len(instruments)
+        self.books = _windows(events, instruments, margin_ticks, max_ticks)
+        self.itab = _instrument_table(instruments, fees)
+        self.lat_t, self.lat_entry, self.lat_resp = latency.arrays()
+        self.queue_code, self.queue_power = queue.code()
+        self.partial = 1 if partial_fills else 0
+        ex = events["exch_ns"]
+        self.perm = (
+            np.arange(events.size, dtype=np.int64)
+            if bool(np.all(np.diff(ex) >= 0))
+            else np.argsort(ex, kind="stable").astype(np.int64)
+        )
+        self.cols = (
+            events["exch_ns"],
+            events["local_ns"],
+            events["kind"],
+            events["side"],
+            events["price"],
+            events["qty"],
+            events["instrument"],
+        )
+        self.o_i = np.zeros((order_capacity, _k.OI_N), dtype=np.int64)
+        self.o_f = np.zeros((order_capacity, _k.OF_N))
+        self.active = np.zeros(order_capacity, dtype=np.int64)
+        self.r_i = np.zeros((response_capacity, _k.RI_N), dtype=np.int64)
+        self.r_f = np.zeros((response_capacity, _k.RF_N))
+        self.acc = np.zeros((n_inst, _k.A_N))
+        self.acc[:, _k.A_LAST_VALUE] = np.nan
+        self.acc[:, _k.A_MARK] = np.nan
+        self.acc[:, _k.A_FUND_RATE] = np.nan
+        self.state = np.zeros(_k.N_STATE, dtype=np.int64)
+        self.state[_k.S_NEXT_ARRIVAL] = _MAX
+        first_ex = int(ex.min())
+        if funding_interval_ns > 0:
+            self.state[_k.S_FUNDING_INTERVAL] = funding_interval_ns
+            self.state[_k.S_NEXT_FUNDING] = (
+                first_ex // funding_interval_ns + 1
+            ) * funding_interval_ns
+        else:
+            self.state[_k.S_NEXT_FUNDING] = _MAX
+        self.kernel: Callable[..., int] = _jit.run_kernel if backend == "numba" else _k.run_kernel
+        self.slot_of: dict[int, int] = {}
+        self.free_slots = list(range(order_capacity - 1, -1, -1))
+        self.terminal_delivered: set[int] = set()
+        self.n_taken = 0
+
+    # --- kernel --------------------------------------------------------------------------------
+
+    def advance(self, stop_ns: int, stop_on_fill: bool) -> int:
+        b = self.books
+        return int(
+            self.kernel(
+                *self.cols,
+                self.perm,
+                self.itab,
+                b.lo_tick,
+                b.offs,
+                b.ex_bid,
+                b.ex_ask,
+                b.tk_bid,
+                b.tk_ask,
+                b.ex_bst,
+                b.lc_bid,
+                b.lc_ask,
+                b.lc_bst,
+                b.lc_info,
+                self.o_i,
+                self.o_f,
+                self.active,
+                self.r_i,
+                self.r_f,
+                self.acc,
+                self.state,
+                self.lat_t,
+                self.lat_resp,
+                self.queue_code,
+                self.queue_power,
+                self.partial,
+                stop_ns,
+                1 if stop_on_fill else 0,
+            )
+        )
+
+    def take_responses(self) -> list[_Response]:
+        n = int(self.state[_k.S_N_RESP])
+        ri, rf = self.r_i[:n], self.r_f[:n]
+        base = self.n_taken
+        self.n_taken += n
+        cols_i = ri.T.tolist()
+        cols_f = rf.T.tolist()
+        out: list[_Response] = list(
+            zip(
+                cols_i[_k.RI_LOCAL],
+                range(base, base + n),
+                cols_i[_k.RI_KIND],
+                cols_i[_k.RI_ID],
+                cols_i[_k.RI_CODE],
+                cols_i[_k.RI_EXCH],
+                cols_i[_k.RI_MAKER],
+                cols_f[_k.RF_PRICE],
+                cols_f[_k.RF_QTY],
+                cols_f[_k.RF_FEE],
+                cols_f[_k.RF_MID],
+                strict=True,
+            )
+        )
+        self.state[_k.S_N_RESP] = 0
+        return out
+
+    # --- orders --------------------------------------------------------------------------------
+
+    def entry_latency(self, t_ns: int) -> int:
+        return int(_k.latency_at(t_ns, self.lat_t, self.lat_entry))
+
+    def send_new(self, order: NewOrder, now_ns: int) -> None:
+        if not self.free_slots:
+            self._grow()
+        k = self.free_slots.pop()
+        inst = self.instruments[order.instrument]
+        arrive = now_ns + self.entry_latency(now_ns)
+        self.o_i[k] = 0
+        self.o_i[k, _k.OI_ID] = order.order_id
+        self.o_i[k, _k.OI_INST] = order.instrument
+        self.o_i[k, _k.OI_SIDE] = order.side
+        self.o_i[k, _k.OI_TICK] = math.floor(order.price / inst.tick_size + 0.5)
+        self.o_i[k, _k.OI_STATUS] = _k.O_PENDING
+        self.o_i[k, _k.OI_TIF] = int(order.tif)
+        self.o_i[k, _k.OI_ARRIVE] = arrive
+        self.o_i[k, _k.OI_CANCEL] = _MAX
+        self.o_f[k] = 0.0
+        self.o_f[k, _k.OF_PRICE] = order.price
+        self.o_f[k, _k.OF_QTY] = order.qty
+        self.slot_of[order.order_id] = k
+        if arrive < self.state[_k.S_NEXT_ARRIVAL]:
+            self.state[_k.S_NEXT_ARRIVAL] = arrive
+
+    def send_cancel(self, cancel: CancelOrder, now_ns: int) -> None:
+        k = self.slot_of[cancel.order_id]
+        arrive = now_ns + self.entry_latency(now_ns)
+        if self.o_i[k, _k.OI_CANCEL] == _MAX:
+            self.o_i[k, _k.OI_CANCEL] = arrive
+            if arrive < self.state[_k.S_NEXT_ARRIVAL]:
+                self.state[_k.S_NEXT_ARRIVAL] = arrive
+
+    def release(self, order_id: int) -> None:
+        """Free the slot of a terminal order once no cancel of it is still travelling."""
+        self.terminal_delivered.add(order_id)
+        self._sweep_released()
+
+    def _sweep_released(self) -> None:
+        for oid in list(self.terminal_delivered):
+            k = self.slot_of.get(oid)
+            if k is None:
+                self.terminal_delivered.discard(oid)
+                continue
+            if self.o_i[k, _k.OI_STATUS] == _k.O_DONE and self.o_i[k, _k.OI_CANCEL] == _MAX:
+                self.o_i[k, _k.OI_STATUS] = _k.O_FREE
+                del self.slot_of[oid]
+                self.free_slots.append(k)
+                self.terminal_delivered.discard(oid)
+
+    def _grow(self) -> None:
+        n = self.o_i.shape[0]
+        self.o_i = np.concatenate([self.o_i, np.zeros_like(self.o_i)])
+        self.o_f = np.concatenate([self.o_f, np.zeros_like(self.o_f)])
+        active = np.zeros(2 * n, dtype=np.int64)
+        active[:n] = self.active
+        self.active = active
+        self.free_slots.extend(range(2 * n - 1, n - 1, -1))
+        self.r_i = np.zeros((self.r_i.shape[0] + 6 * n, _k.RI_N), dtype=np.int64)
+        self.r_f = np.zeros((self.r_i.shape[0], _k.RF_N))
+
+    # --- views ---------------------------------------------------------------------------------
+
+    def exchange_values(self) -> Float64Array:
+        """Value of one contract at each exchange-book mid (settlement currency; nan if none)."""
+        b = self.books
+        return np.array(
+            [
+                _k.mid_value(b.ex_bst, b.lo_tick, b.offs, self.itab, i)
+                for i in range(len(self.instruments))
+            ]
+        )
+
+    def tick_price(self, inst: int, tick: int) -> float:
+        return float(_k.tick_price(tick, self.itab, inst))
+
+    def local_view(self, inst: int) -> InstrumentView:
+        b = self.books
+        off = int(b.offs[inst])
+        nt = int(b.offs[inst + 1]) - off
+        bb = int(b.lc_bst[inst, _k.B_BEST_BID])
+        ba = int(b.lc_bst[inst, _k.B_BEST_ASK])
+        lo = int(b.lo_tick[inst])
+        info = b.lc_info[inst]
+        return InstrumentView(
+            best_bid=self.tick_price(inst, bb + lo) if bb >= 0 else math.nan,
+            best_ask=self.tick_price(inst, ba + lo) if ba < nt else math.nan,
+            bid_qty=float(b.lc_bid[off + bb]) if bb >= 0 else 0.0,
+            ask_qty=float(b.lc_ask[off + ba]) if ba < nt else 0.0,
+            last_trade=float(info[_k.L_LAST_TRADE]),
+            mark=float(info[_k.L_MARK]),
+            funding_rate=float(info[_k.L_FUNDING]),
+        )
+
+
+def _value(inst: Instrument, price: float) -> float:
+    return -inst.contract_size / price if inst.is_inverse else inst.contract_size * price
+
+
+def run_backtest(
+    *,
+    events: EventArray,
+    instruments: Sequence[Instrument],
+    strategy: Strategy,
+    fees: Fees | Sequence[Fees] = NO_FEES,
+    latency: LatencyModel = DEFAULT_LATENCY,
+    queue: QueueModel = DEFAULT_QUEUE,
+    partial_fills: bool = True,
+    decision_interval_ns: int = 100 * NS_PER_MS,
+    decide_on_fill: bool = False,
+    funding_interval_ns: int = 8 * 3600 * 1_000_000_000,
+    guard: RiskGuard | None = None,
+    price_tolerance_ticks: int = 0,
+    seed: int = 0,
+    margin_ticks: int = 2_000,
+    max_ticks: int = 2_000_000,
+    backend: str = "numba",
+    progress: Callable[[int, int], None] | None = None,
+) -> BacktestResult:
+    """Replay ``events`` and trade ``strategy`` against the simulated exchange.
+
+    Parameters
+    ----------
+    events
+        :data:`~invrisk.data.events.EVENT_DTYPE` rows sorted by ``local_ns``; ``instrument``
+        indexes ``instruments``.
+    instruments
+        The instruments of the stream (tick size, contract size, linear or inverse, perpetual).
+    strategy
+        Any object implementing :class:`~invrisk.strategy.Strategy`.
+    fees
+        One :class:`~invrisk.backtest.models.Fees` for every instrument, or one per instrument.
+    latency, queue, partial_fills
+        Exchange-simulation models (:mod:`invrisk.backtest.models`); ``partial_fills=False``
+        fills a resting order completely or not at all.
+    decision_interval_ns
+        Local time between strategy decisions (> 0); the first is one interval after the
+        first event.
+    decide_on_fill
+        Also call the strategy at the local time each fill is reported.
+    funding_interval_ns
+        Perpetual funding settles at multiples of this since the epoch (8 h: 00:00, 08:00,
+        16:00 UTC) with the last FUNDING rate and MARK price seen at the exchange; 0 disables.
+    guard
+        Pre-trade RiskGuard; ``None`` accepts every order.
+    price_tolerance_ticks
+        Order-manager tolerance: resting orders within this many ticks of the target stay.
+    seed
+        Passed to the strategy in its :class:`~invrisk.strategy.Context`.
+    margin_ticks, max_ticks
+        Book window per instrument (see :func:`invrisk.market.book.book_range`); our orders
+        priced outside it are rejected (``price_outside_book_window``).
+    backend
+        ``"numba"`` (default) or ``"python"`` (the reference twin; slow, for tests).
+    progress
+        Called as ``progress(rows_done, rows_total)`` after each decision, if given.
+    """
+    n_inst = len(instruments)
+    if n_inst == 0:
+        raise InvalidArgumentError("instruments", "an empty list", "at least one instrument")
+    ev = _check_events(events, n_inst)
+    fee_list = [fees] * n_inst if isinstance(fees, Fees) else list(fees)
+    if len(fee_list) != n_inst:
+        raise InvalidArgumentError("fees", f"{len(fee_list)} entries", f"1 or {n_inst}")
+    if isinstance(decision_interval_ns, bool) or int(decision_interval_ns) <= 0:
+        raise InvalidArgumentError("decision_interval_ns", decision_interval_ns, "an int > 0")
+    if int(funding_interval_ns) < 0:
+        raise InvalidArgumentError("funding_interval_ns", funding_interval_ns, "an int >= 0")
+    if backend not in ("numba", "python"):
+        raise InvalidArgumentError("backend", backend, "'numba' or 'python'")
+    run = _Run(
+        events=ev,
+        instruments=instruments,
+        fees=fee_list,
+        latency=latency,
+        queue=queue,
+        partial_fills=partial_fills,
+        funding_interval_ns=int(funding_interval_ns),
+        margin_ticks=margin_ticks,
+        max_ticks=max_ticks,
+        backend=backend,
+        order_capacity=64,
+        response_capacity=4096,
+    )
+    om = OrderManager(
+        tick_sizes=[i.tick_size for i in instruments], price_tolerance_ticks=price_tolerance_ticks
+    )
+    known = _Known(position=np.zeros(n_inst), cash=np.zeros(n_inst))
+    start_ns = int(ev["local_ns"][0])
+    strategy.on_start(Context(instruments=tuple(instruments), start_ns=start_ns, seed=seed))
+    interval = int(decision_interval_ns)
+    next_decision = start_ns + interval
+    pending: list[_Response] = []
+    samples: list[tuple[object, ...]] = []
+    fills: list[tuple[object, ...]] = []
+    last_row = 0
+    n_rows = ev.size
+    risk_events: list[tuple[int, str]] = []
+    while True:
+        code = run.advance(next_decision, decide_on_fill)
+        pending.extend(run.take_responses())
+        if code == _k.STOP_BUFFER:
+            continue
+        now = int(run.state[_k.S_STOP]) if code == _k.STOP_TIME else int(run.state[_k.S_NOW])
+        pending.sort()
+        k_deliver = 0
+        if code == _k.STOP_END:  # the data ended: report everything still travelling
+            now = max(now, pending[-1][0]) if pending else now
+        while k_deliver < len(pending) and pending[k_deliver][0] <= now:
+            _deliver(pending[k_deliver], run, om, known, strategy, fills)
+            k_deliver += 1
+        del pending[:k_deliver]
+        if code == _k.STOP_END:
+            break
+        i_row = int(run.state[_k.S_LOCAL_I])
+        view = MarketView(
+            t_ns=now,
+            instruments=tuple(run.local_view(i) for i in range(n_inst)),
+            events=ev[last_row:i_row],
+        )
+        last_row = i_row
+        mids = np.array([v.mid for v in view.instruments])
+        equity = known.cash + np.array(
+            [
+                known.position[i] * _value(instruments[i], mids[i]) if known.position[i] else 0.0
+                for i in range(n_inst)
+            ]
+        )
+        if guard is not None:
+            before = guard.state
+            after = guard.update_equity(equity=float(np.nansum(equity)), now_ns=now)
+            if after != before:
+                risk_events.append((now, f"{before.name}->{after.name}"))
+            if after == TradingState.HALTED:
+                for c in om.cancel_all(now_ns=now):
+                    run.send_cancel(c, now)
+        account = AccountView(
+            position=known.position.copy(),
+            cash=known.cash.copy(),
+            equity=equity,
+            open_bids=np.array([om.resting_qty(i, 1) for i in range(n_inst)]),
+            open_asks=np.array([om.resting_qty(i, -1) for i in range(n_inst)]),
+        )
+        decision = strategy.decide(view, account)
+        for target in decision.quotes:
+            for action in om.reconcile(target, now_ns=now):
+                _send(action, run, om, guard, known, view, now)
+        for intent in decision.hedges:
+            iv = view.instruments[intent.instrument]
+            order = om.hedge(intent, best_bid=iv.best_bid, best_ask=iv.best_ask, now_ns=now)
+            if order is not None:
+                _send(order, run, om, guard, known, view, now)
+        samples.append(
+            (
+                now,
+                mids,
+                known.position.copy(),
+                run.acc[:, _k.A_POS].copy(),
+                run.acc[:, _k.A_CASH].copy(),
+                run.exchange_values(),
+                _best_quotes(om, n_inst, 1),
+                _best_quotes(om, n_inst, -1),
+            )
+        )
+        if progress is not None:
+            progress(i_row, n_rows)
+        if now >= next_decision:
+            next_decision += interval
+    return build_result(
+        instruments=tuple(instruments),
+        samples=samples,
+        fills=fills,
+        account=run.acc.copy(),
+        orders_sent=om.n_sent,
+        cancels_sent=om.n_cancels_sent,
+        rejections=dict(guard.rejections) if guard is not None else {},
+        risk_events=risk_events,
+        out_of_window=int(run.state[_k.S_OUT_OF_WINDOW]),
+        end_ns=int(run.state[_k.S_NOW]),
+    )
+
+
+def _best_quotes(om: OrderManager, n_inst: int, side: int) -> Float64Array:
+    out = np.full(n_inst, np.nan)
+    for o in om.live_orders():
+        if o.side != side or o.status == OrderStatus.PENDING_CANCEL:
+            continue
+        cur = out[o.instrument]
+        if math.isnan(cur) or (side == 1 and o.price > cur) or (side == -1 and o.price < cur):
+            out[o.instrument] = o.price
+    return out
+
+
+def _send(
+    action: NewOrder | CancelOrder,
+    run: _Run,
+    om: OrderManager,
+    guard: RiskGuard | None,
+    known: _Known,
+    view: MarketView,
+    now: int,
+) -> None:
+    if isinstance(action, CancelOrder):
+        run.send_cancel(action, now)
+        return
+    if guard is not None:
+        fair = view.instruments[action.instrument].mid
+        verdict = guard.check_new(
+            instrument=action.instrument,
+            side=action.side,
+            price=action.price,
+            qty=action.qty,
+            fair_price=fair,
+            position=float(known.position[action.instrument]),
+            open_same_side=om.resting_qty(action.instrument, action.side) - action.qty,
+            now_ns=now,
+        )
+        if not verdict.accepted:
+            om.on_reject(action.order_id, reason=f"risk:{verdict.reason}", now_ns=now)
+            return
+    run.send_new(action, now)
+
+
+def _deliver(
+    resp: _Response,
+    run: _Run,
+    om: OrderManager,
+    known: _Known,
+    strategy: Strategy,
+    fills: list[tuple[object, ...]],
+) -> None:
+    local, _, kind, oid, code, exch, maker, price, qty, fee, mid = resp
+    if kind == _k.R_ACK:
+        om.on_ack(oid, now_ns=local)
+    elif kind == _k.R_REJECT:
+        om.on_reject(oid, reason=_REJECT_TEXT.get(code, str(code)), now_ns=local)
+        run.release(oid)
+    elif kind == _k.R_FILL:
+        order = om.order(oid)
+        inst = run.instruments[order.instrument]
+        om.on_fill(oid, qty=qty, price=price, now_ns=local)
+        known.position[order.instrument] += order.side * qty
+        known.cash[order.instrument] -= order.side * qty * _value(inst, price) + fee
+        f = Fill(
+            instrument=order.instrument,
+            order_id=oid,
+            side=order.side,
+            price=price,
+            qty=qty,
+            fee=fee,
+            is_maker=maker == 1,
+            exch_ns=exch,
+            local_ns=local,
+        )
+        fills.append((exch, local, order.instrument, oid, order.side, price, qty, fee, maker, mid))
+        strategy.on_fill(f)
+        if om.order(oid).status == OrderStatus.FILLED:
+            run.release(oid)
+    elif kind == _k.R_CANCELLED:
+        om.on_cancel_ack(oid, now_ns=local)
+        run.release(oid)
+    elif kind == _k.R_CANCEL_REJECT:
+        om.on_cancel_reject(oid, reason=_REJECT_TEXT.get(code, str(code)), now_ns=local)
+        run._sweep_released()
+    elif kind == _k.R_EXPIRED:
+        om.on_expired(oid, now_ns=local)
+        run.release(oid)

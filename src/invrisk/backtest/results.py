@@ -1,0 +1,278 @@
+"""The frozen result of a backtest: time series, fills, PnL decomposition and summary metrics.
+
+Units: prices in each instrument's quote currency; PnL, cash, fees and funding in its
+settlement currency (quote for linear, coin for inverse); positions in contracts; times int64
+ns UTC. Totals across instruments are only formed when they share a settlement currency.
+
+PnL decomposition (per instrument, exact up to rounding, see the kernel's module docstring):
+``total = spread + inventory - fees + funding``, where ``spread`` is the value captured
+against the exchange mid at each fill, ``inventory`` the mark-to-market of the position on
+mid moves, ``fees`` what was paid (rebates negative) and ``funding`` what was received.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from invrisk._typing import Float64Array, Int64Array
+from invrisk.backtest import _sim_kernels_python as _k
+from invrisk.errors import InvalidArgumentError
+from invrisk.instruments import Instrument
+
+__all__ = ["FILL_DTYPE", "BacktestResult", "PnL", "summary_metrics"]
+
+FILL_DTYPE = np.dtype(
+    [
+        ("exch_ns", np.int64),
+        ("local_ns", np.int64),
+        ("instrument", np.int32),
+        ("order_id", np.int64),
+        ("side", np.int8),
+        ("price", np.float64),
+        ("qty", np.float64),
+        ("fee", np.float64),
+        ("maker", np.bool_),
+        ("mid", np.float64),
+    ]
+)
+"""One fill: exchange and local times, side +1/-1, price, qty (contracts), fee (settlement
+currency, negative = rebate), maker flag and the exchange mid (price) at the fill."""
+
+SECONDS_PER_YEAR = 365 * 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class PnL:
+    """PnL of one instrument, settlement currency: total = spread + inventory - fees + funding."""
+
+    total: float
+    spread: float
+    inventory: float
+    fees: float
+    funding: float
+    volume: float
+    maker_qty: float
+    taker_qty: float
+    position: float
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class BacktestResult:
+    """Everything a backtest produced (arrays of shape ``(n_samples, n_instruments)``).
+
+    Attributes
+    ----------
+    t_ns
+        Local time of each sample (each strategy decision).
+    mid
+        Local mid price at each sample.
+    position, position_known
+        True position (exchange side) and the position the strategy had been told of.
+    equity
+        ``cash + position * value(exchange mid)`` per instrument (settlement currency).
+    bid, ask
+        Our best live quote per side (nan when none).
+    fills
+        :data:`FILL_DTYPE` rows in the order they were reported.
+    pnl
+        :class:`PnL` per instrument at the end.
+    """
+
+    instruments: tuple[Instrument, ...]
+    t_ns: Int64Array
+    mid: Float64Array
+    position: Float64Array
+    position_known: Float64Array
+    equity: Float64Array
+    bid: Float64Array
+    ask: Float64Array
+    fills: np.ndarray
+    pnl: tuple[PnL, ...]
+    orders_sent: int
+    cancels_sent: int
+    rejections: dict[str, int]
+    risk_events: tuple[tuple[int, str], ...]
+    out_of_window: int
+    end_ns: int
+
+    def summary(self, *, markouts_s: tuple[float, ...] = (1.0, 10.0, 60.0)) -> dict[str, object]:
+        """Summary metrics (see :func:`summary_metrics`)."""
+        return summary_metrics(self, markouts_s=markouts_s)
+
+    def to_parquet(self, directory: str | Path) -> list[Path]:
+        """Write ``samples.parquet`` and ``fills.parquet`` into ``directory`` (created)."""
+        import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+        import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
+
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        cols: dict[str, object] = {"t_ns": self.t_ns}
+        for i, inst in enumerate(self.instruments):
+            for name in ("mid", "position", "position_known", "equity", "bid", "ask"):
+                cols[f"{inst.name}.{name}"] = getattr(self, name)[:, i]
+        paths = [out / "samples.parquet", out / "fills.parquet"]
+        pq.write_table(pa.table(cols), paths[0])
+        names = FILL_DTYPE.names or ()
+        pq.write_table(pa.table({n: self.fills[n] for n in names}), paths[1])
+        return paths
+
+
+def build_result(
+    *,
+    instruments: tuple[Instrument, ...],
+    samples: list[tuple[object, ...]],
+    fills: list[tuple[object, ...]],
+    account: Float64Array,
+    orders_sent: int,
+    cancels_sent: int,
+    rejections: dict[str, int],
+    risk_events: list[tuple[int, str]],
+    out_of_window: int,
+    end_ns: int,
+) -> BacktestResult:
+    """Assemble a :class:`BacktestResult` from the engine's records (internal)."""
+    n_inst = len(instruments)
+    n = len(samples)
+
+    def stack(j: int) -> Float64Array:
+        if n == 0:
+            return np.empty((0, n_inst))
+        return np.array([s[j] for s in samples], dtype=np.float64).reshape(n, n_inst)
+
+    t = np.array([s[0] for s in samples], dtype=np.int64)
+    pos, cash, value = stack(3), stack(4), stack(5)
+    equity = cash + np.where(pos != 0.0, pos * value, 0.0)
+    pnl = tuple(
+        PnL(
+            total=float(account[i, _k.A_CASH] + _held_value(account, i)),
+            spread=float(account[i, _k.A_SPREAD]),
+            inventory=float(account[i, _k.A_INV]),
+            fees=float(account[i, _k.A_FEES]),
+            funding=float(account[i, _k.A_FUNDING]),
+            volume=float(account[i, _k.A_VOLUME]),
+            maker_qty=float(account[i, _k.A_MAKER_QTY]),
+            taker_qty=float(account[i, _k.A_TAKER_QTY]),
+            position=float(account[i, _k.A_POS]),
+        )
+        for i in range(n_inst)
+    )
+    return BacktestResult(
+        instruments=instruments,
+        t_ns=t,
+        mid=stack(1),
+        position=pos,
+        position_known=stack(2),
+        equity=equity,
+        bid=stack(6),
+        ask=stack(7),
+        fills=np.array(fills, dtype=FILL_DTYPE) if fills else np.empty(0, dtype=FILL_DTYPE),
+        pnl=pnl,
+        orders_sent=orders_sent,
+        cancels_sent=cancels_sent,
+        rejections=dict(rejections),
+        risk_events=tuple(risk_events),
+        out_of_window=out_of_window,
+        end_ns=end_ns,
+    )
+
+
+def _held_value(account: Float64Array, i: int) -> float:
+    pos = account[i, _k.A_POS]
+    if pos == 0.0:
+        return 0.0
+    return float(pos * account[i, _k.A_LAST_VALUE])
+
+
+def _max_drawdown(x: Float64Array) -> float:
+    if x.size == 0:
+        return 0.0
+    return float(np.max(np.maximum.accumulate(x) - x))
+
+
+def _ratio(returns: Float64Array, periods_per_year: float, *, downside: bool) -> float:
+    if returns.size < 2:
+        return math.nan
+    dev = np.sqrt(np.mean(np.minimum(returns, 0.0) ** 2)) if downside else np.std(returns, ddof=1)
+    if dev == 0.0:
+        return math.nan
+    return float(np.mean(returns) / dev * math.sqrt(periods_per_year))
+
+
+def summary_metrics(
+    result: BacktestResult,
+    *,
+    markouts_s: tuple[float, ...] = (1.0, 10.0, 60.0),
+    bar_s: float = 60.0,
+) -> dict[str, object]:
+    """Per-instrument summary metrics of a backtest.
+
+    Sharpe and Sortino use PnL changes over bars of ``bar_s`` seconds of the equity series
+    (not returns on capital: a market maker's capital is a choice), annualised with
+    ``365 * 86400 / bar_s`` periods per year (crypto trades every day); both are reported with
+    that period count. Markouts: for each fill, ``side * (mid(t + h) - price)`` in price units
+    (positive = the fill was good after h seconds), averaged over fills with a mid h seconds
+    later, h in ``markouts_s``; ``mid`` is the local mid of the samples.
+    """
+    if not (math.isfinite(bar_s) and bar_s > 0.0):
+        raise InvalidArgumentError("bar_s", bar_s, "a finite number of seconds > 0")
+    out: dict[str, object] = {
+        "orders_sent": result.orders_sent,
+        "cancels_sent": result.cancels_sent,
+        "rejections": dict(result.rejections),
+        "n_fills": int(result.fills.size),
+        "fill_ratio": result.fills.size / result.orders_sent if result.orders_sent else math.nan,
+        "periods_per_year": SECONDS_PER_YEAR / bar_s,
+        "out_of_window_rows": result.out_of_window,
+    }
+    t = result.t_ns
+    bar_ns = int(bar_s * 1e9)
+    per: dict[str, object] = {}
+    for i, inst in enumerate(result.instruments):
+        p = result.pnl[i]
+        pos = result.position[:, i]
+        eq = result.equity[:, i]
+        dt = np.diff(t).astype(np.float64)
+        tw_abs = float(np.sum(np.abs(pos[:-1]) * dt) / np.sum(dt)) if dt.size and dt.sum() else 0.0
+        bars = np.searchsorted(t, np.arange(t[0], t[-1] + 1, bar_ns)) if t.size else t
+        eq_bars = eq[np.clip(bars, 0, max(t.size - 1, 0))] if t.size else eq
+        rets = np.diff(eq_bars)
+        f = result.fills[result.fills["instrument"] == i]
+        marks: dict[str, float] = {}
+        mid = result.mid[:, i]
+        for h in markouts_s:
+            at = f["local_ns"] + int(h * 1e9)
+            idx = np.searchsorted(t, at)
+            ok = idx < t.size
+            later = mid[idx[ok]]
+            val = f["side"][ok] * (later - f["price"][ok])
+            marks[f"{h:g}s"] = float(np.nanmean(val)) if val.size else math.nan
+        both = np.isfinite(result.bid[:, i]) & np.isfinite(result.ask[:, i])
+        spread = result.ask[:, i] - result.bid[:, i]
+        per[inst.name] = {
+            "pnl": p.total,
+            "pnl_spread": p.spread,
+            "pnl_inventory": p.inventory,
+            "fees": p.fees,
+            "funding": p.funding,
+            "volume": p.volume,
+            "turnover_qty": p.maker_qty + p.taker_qty,
+            "maker_qty": p.maker_qty,
+            "taker_qty": p.taker_qty,
+            "final_position": p.position,
+            "mean_abs_inventory": tw_abs,
+            "max_abs_inventory": float(np.max(np.abs(pos))) if pos.size else 0.0,
+            "max_drawdown": _max_drawdown(eq),
+            "sharpe": _ratio(rets, SECONDS_PER_YEAR / bar_s, downside=False),
+            "sortino": _ratio(rets, SECONDS_PER_YEAR / bar_s, downside=True),
+            "n_fills": int(f.size),
+            "markouts": marks,
+            "quote_uptime": float(np.mean(both)) if both.size else 0.0,
+            "mean_quoted_spread": float(np.mean(spread[both])) if both.any() else math.nan,
+            "settlement": inst.settle,
+        }
+    out["instruments"] = per
+    return out
