@@ -188,6 +188,14 @@ B_BEST_ASK = 1  # window index, n_ticks if empty
 B_N_BID = 2
 B_N_ASK = 3
 
+# --- what a call leaves for the engine (float64, shape (n_inst, T_N)) ------------------------
+T_BID = 0  # local best bid price (nan: empty)
+T_ASK = 1
+T_BID_QTY = 2
+T_ASK_QTY = 3
+T_EX_VALUE = 4  # value of one contract at the exchange mid (nan: a side empty)
+T_N = 5
+
 INT64_MAX = np.iinfo(np.int64).max
 
 
@@ -475,6 +483,7 @@ def run_kernel(
     lc_ask: Float64Array,
     lc_bst: Int64Array,
     lc_info: Float64Array,
+    top: Float64Array,
     o_i: Int64Array,
     o_f: Float64Array,
     active: Int64Array,
@@ -535,8 +544,10 @@ def run_kernel(
                 if k_ != TRADE and (idx < 0 or idx >= nt):
                     state[S_OUT_OF_WINDOW] += 1
                     continue
-                vm = mid_value(ex_bst, lo_tick, offs, itab, ins)
                 if k_ == TRADE:
+                    if state[S_N_ACTIVE] == 0:
+                        continue
+                    vm = mid_value(ex_bst, lo_tick, offs, itab, ins)
                     passive = -side[r]
                     q_tr = qty[r]
                     used = 0.0
@@ -644,7 +655,7 @@ def run_kernel(
                         o_f[k, OF_FRONT] = front
                     # the opposite side crossing into our resting orders
                     avail = q - taken
-                    if avail > 0.0:
+                    if avail > 0.0 and state[S_N_ACTIVE] > 0:
                         vm = mid_value(ex_bst, lo_tick, offs, itab, ins)
                         done_any = False
                         for a in range(state[S_N_ACTIVE]):
@@ -839,7 +850,7 @@ def run_kernel(
                 lc_info[ins, L_MARK] = price[r]
             elif k_ == FUNDING:
                 lc_info[ins, L_FUNDING] = price[r]
-        if stop_on_fill == 1:
+        if stop_on_fill == 1 and state[S_N_RESP] > n_resp_before:
             for m in range(n_resp_before, state[S_N_RESP]):
                 if r_i[m, RI_KIND] == R_FILL and r_i[m, RI_LOCAL] < stop:
                     stop = r_i[m, RI_LOCAL]
@@ -847,5 +858,16 @@ def run_kernel(
     state[S_EXCH_J] = j
     state[S_STOP] = stop
     for ins in range(n_inst):
-        mark_inventory(acc, ins, mid_value(ex_bst, lo_tick, offs, itab, ins))
+        vm = mid_value(ex_bst, lo_tick, offs, itab, ins)
+        mark_inventory(acc, ins, vm)
+        # what the engine reads at a decision: the local top of book and the exchange value
+        off = offs[ins]
+        nt = offs[ins + 1] - off
+        bb = lc_bst[ins, B_BEST_BID]
+        ba = lc_bst[ins, B_BEST_ASK]
+        top[ins, T_BID] = tick_price(bb + lo_tick[ins], itab, ins) if bb >= 0 else np.nan
+        top[ins, T_ASK] = tick_price(ba + lo_tick[ins], itab, ins) if ba < nt else np.nan
+        top[ins, T_BID_QTY] = lc_bid[off + bb] if bb >= 0 else 0.0
+        top[ins, T_ASK_QTY] = lc_ask[off + ba] if ba < nt else 0.0
+        top[ins, T_EX_VALUE] = vm
     return code

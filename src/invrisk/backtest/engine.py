@@ -209,6 +209,7 @@ class _Run:
         self.active = np.zeros(order_capacity, dtype=np.int64)
         self.r_i = np.zeros((response_capacity, _k.RI_N), dtype=np.int64)
         self.r_f = np.zeros((response_capacity, _k.RF_N))
+        self.top = np.full((n_inst, _k.T_N), np.nan)
         self.acc = np.zeros((n_inst, _k.A_N))
         self.acc[:, _k.A_LAST_VALUE] = np.nan
         self.acc[:, _k.A_MARK] = np.nan
@@ -227,7 +228,10 @@ class _Run:
         self.slot_of: dict[int, int] = {}
         self.free_slots = list(range(order_capacity - 1, -1, -1))
         self.terminal_delivered: set[int] = set()
+        self.cancelling: set[int] = set()
         self.n_taken = 0
+        self.tick_sizes = [i.tick_size for i in instruments]
+        self.const_entry = int(self.lat_entry[0])
 
     # --- kernel --------------------------------------------------------------------------------
 
@@ -249,6 +253,7 @@ class _Run:
                 b.lc_ask,
                 b.lc_bst,
                 b.lc_info,
+                self.top,
                 self.o_i,
                 self.o_f,
                 self.active,
@@ -295,26 +300,28 @@ class _Run:
     # --- orders --------------------------------------------------------------------------------
 
     def entry_latency(self, t_ns: int) -> int:
+        if self.lat_t.size == 1:
+            return self.const_entry
         return int(_k.latency_at(t_ns, self.lat_t, self.lat_entry))
 
     def send_new(self, order: NewOrder, now_ns: int) -> None:
         if not self.free_slots:
             self._grow()
         k = self.free_slots.pop()
-        inst = self.instruments[order.instrument]
         arrive = now_ns + self.entry_latency(now_ns)
-        self.o_i[k] = 0
-        self.o_i[k, _k.OI_ID] = order.order_id
-        self.o_i[k, _k.OI_INST] = order.instrument
-        self.o_i[k, _k.OI_SIDE] = order.side
-        self.o_i[k, _k.OI_TICK] = math.floor(order.price / inst.tick_size + 0.5)
-        self.o_i[k, _k.OI_STATUS] = _k.O_PENDING
-        self.o_i[k, _k.OI_TIF] = int(order.tif)
-        self.o_i[k, _k.OI_ARRIVE] = arrive
-        self.o_i[k, _k.OI_CANCEL] = _MAX
-        self.o_f[k] = 0.0
-        self.o_f[k, _k.OF_PRICE] = order.price
-        self.o_f[k, _k.OF_QTY] = order.qty
+        tick = math.floor(order.price / self.tick_sizes[order.instrument] + 0.5)
+        self.o_i[k] = (
+            order.order_id,
+            order.instrument,
+            order.side,
+            tick,
+            _k.O_PENDING,
+            int(order.tif),
+            arrive,
+            _MAX,
+            0,
+        )
+        self.o_f[k] = (order.price, order.qty, 0.0, 0.0, 0.0)
         self.slot_of[order.order_id] = k
         if arrive < self.state[_k.S_NEXT_ARRIVAL]:
             self.state[_k.S_NEXT_ARRIVAL] = arrive
@@ -324,25 +331,33 @@ class _Run:
         arrive = now_ns + self.entry_latency(now_ns)
         if self.o_i[k, _k.OI_CANCEL] == _MAX:
             self.o_i[k, _k.OI_CANCEL] = arrive
+            self.cancelling.add(cancel.order_id)
             if arrive < self.state[_k.S_NEXT_ARRIVAL]:
                 self.state[_k.S_NEXT_ARRIVAL] = arrive
 
     def release(self, order_id: int) -> None:
-        """Free the slot of a terminal order once no cancel of it is still travelling."""
-        self.terminal_delivered.add(order_id)
-        self._sweep_released()
+        """Free the slot of a terminal order, or mark it to be freed when its cancel is back.
 
-    def _sweep_released(self) -> None:
-        for oid in list(self.terminal_delivered):
-            k = self.slot_of.get(oid)
-            if k is None:
-                self.terminal_delivered.discard(oid)
-                continue
-            if self.o_i[k, _k.OI_STATUS] == _k.O_DONE and self.o_i[k, _k.OI_CANCEL] == _MAX:
-                self.o_i[k, _k.OI_STATUS] = _k.O_FREE
-                del self.slot_of[oid]
-                self.free_slots.append(k)
-                self.terminal_delivered.discard(oid)
+        A slot is reused only when the kernel is done with it (status done) and no cancel of
+        it is still travelling to the exchange (the kernel would apply it to the new order).
+        """
+        k = self.slot_of.get(order_id)
+        if k is None:
+            return
+        if order_id in self.cancelling and self.o_i[k, _k.OI_CANCEL] != _MAX:
+            self.terminal_delivered.add(order_id)
+            return
+        self.cancelling.discard(order_id)
+        self.o_i[k, _k.OI_STATUS] = _k.O_FREE
+        del self.slot_of[order_id]
+        self.free_slots.append(k)
+
+    def cancel_answered(self, order_id: int) -> None:
+        """A cancel response arrived: free the slot if the order was waiting for it."""
+        self.cancelling.discard(order_id)
+        if order_id in self.terminal_delivered:
+            self.terminal_delivered.discard(order_id)
+            self.release(order_id)
 
     def _grow(self) -> None:
         n = self.o_i.shape[0]
@@ -352,41 +367,13 @@ class _Run:
         active[:n] = self.active
         self.active = active
         self.free_slots.extend(range(2 * n - 1, n - 1, -1))
-        self.r_i = np.zeros((self.r_i.shape[0] + 6 * n, _k.RI_N), dtype=np.int64)
-        self.r_f = np.zeros((self.r_i.shape[0], _k.RF_N))
-
-    # --- views ---------------------------------------------------------------------------------
-
-    def exchange_values(self) -> Float64Array:
-        """Value of one contract at each exchange-book mid (settlement currency; nan if none)."""
-        b = self.books
-        return np.array(
-            [
-                _k.mid_value(b.ex_bst, b.lo_tick, b.offs, self.itab, i)
-                for i in range(len(self.instruments))
-            ]
-        )
-
-    def tick_price(self, inst: int, tick: int) -> float:
-        return float(_k.tick_price(tick, self.itab, inst))
-
-    def local_view(self, inst: int) -> InstrumentView:
-        b = self.books
-        off = int(b.offs[inst])
-        nt = int(b.offs[inst + 1]) - off
-        bb = int(b.lc_bst[inst, _k.B_BEST_BID])
-        ba = int(b.lc_bst[inst, _k.B_BEST_ASK])
-        lo = int(b.lo_tick[inst])
-        info = b.lc_info[inst]
-        return InstrumentView(
-            best_bid=self.tick_price(inst, bb + lo) if bb >= 0 else math.nan,
-            best_ask=self.tick_price(inst, ba + lo) if ba < nt else math.nan,
-            bid_qty=float(b.lc_bid[off + bb]) if bb >= 0 else 0.0,
-            ask_qty=float(b.lc_ask[off + ba]) if ba < nt else 0.0,
-            last_trade=float(info[_k.L_LAST_TRADE]),
-            mark=float(info[_k.L_MARK]),
-            funding_rate=float(info[_k.L_FUNDING]),
-        )
+        # the response buffer must hold the worst case of one kernel step (3 per slot)
+        r_i = np.zeros((self.r_i.shape[0] + 6 * n, _k.RI_N), dtype=np.int64)
+        r_f = np.zeros((r_i.shape[0], _k.RF_N))
+        used = int(self.state[_k.S_N_RESP])
+        r_i[:used] = self.r_i[:used]
+        r_f[:used] = self.r_f[:used]
+        self.r_i, self.r_f = r_i, r_f
 
 
 def _value(inst: Instrument, price: float) -> float:
@@ -482,46 +469,52 @@ def run_backtest(
         tick_sizes=[i.tick_size for i in instruments], price_tolerance_ticks=price_tolerance_ticks
     )
     known = _Known(position=np.zeros(n_inst), cash=np.zeros(n_inst))
+    contract = np.array([i.contract_size for i in instruments])
+    inverse = np.array([i.is_inverse for i in instruments])
     start_ns = int(ev["local_ns"][0])
     strategy.on_start(Context(instruments=tuple(instruments), start_ns=start_ns, seed=seed))
     interval = int(decision_interval_ns)
     next_decision = start_ns + interval
+    span = int(ev["local_ns"][-1]) - start_ns
+    rec = _Recorder(n_inst, span // interval + 16)
     pending: list[_Response] = []
-    samples: list[tuple[object, ...]] = []
     fills: list[tuple[object, ...]] = []
+    quoted = np.full((2, n_inst), np.nan)  # the strategy's best target bid / ask
     last_row = 0
     n_rows = ev.size
     risk_events: list[tuple[int, str]] = []
+    state = run.state
     while True:
         code = run.advance(next_decision, decide_on_fill)
-        pending.extend(run.take_responses())
+        if state[_k.S_N_RESP]:
+            pending.extend(run.take_responses())
+            pending.sort()
         if code == _k.STOP_BUFFER:
             continue
-        now = int(run.state[_k.S_STOP]) if code == _k.STOP_TIME else int(run.state[_k.S_NOW])
-        pending.sort()
-        k_deliver = 0
-        if code == _k.STOP_END:  # the data ended: report everything still travelling
-            now = max(now, pending[-1][0]) if pending else now
-        while k_deliver < len(pending) and pending[k_deliver][0] <= now:
-            _deliver(pending[k_deliver], run, om, known, strategy, fills)
-            k_deliver += 1
-        del pending[:k_deliver]
+        now = int(state[_k.S_STOP]) if code == _k.STOP_TIME else int(state[_k.S_NOW])
+        if code == _k.STOP_END and pending:  # the data ended: report everything travelling
+            now = max(now, pending[-1][0])
+        if pending and pending[0][0] <= now:
+            k_deliver = 0
+            while k_deliver < len(pending) and pending[k_deliver][0] <= now:
+                _deliver(pending[k_deliver], run, om, known, strategy, fills)
+                k_deliver += 1
+            del pending[:k_deliver]
         if code == _k.STOP_END:
             break
-        i_row = int(run.state[_k.S_LOCAL_I])
-        view = MarketView(
-            t_ns=now,
-            instruments=tuple(run.local_view(i) for i in range(n_inst)),
-            events=ev[last_row:i_row],
+        i_row = int(state[_k.S_LOCAL_I])
+        top = run.top
+        info = run.books.lc_info.tolist()
+        views = tuple(
+            InstrumentView(b, a, bq, aq, inf[0], inf[1], inf[2])
+            for (b, a, bq, aq, _), inf in zip(top.tolist(), info, strict=True)
         )
+        view = MarketView(t_ns=now, instruments=views, events=ev[last_row:i_row])
         last_row = i_row
-        mids = np.array([v.mid for v in view.instruments])
-        equity = known.cash + np.array(
-            [
-                known.position[i] * _value(instruments[i], mids[i]) if known.position[i] else 0.0
-                for i in range(n_inst)
-            ]
-        )
+        mids = 0.5 * (top[:, _k.T_BID] + top[:, _k.T_ASK])
+        pos = known.position
+        held = np.where(inverse, -contract / mids, contract * mids) * pos
+        equity = known.cash + np.where(pos != 0.0, held, 0.0)
         if guard is not None:
             before = guard.state
             after = guard.update_equity(equity=float(np.nansum(equity)), now_ns=now)
@@ -531,7 +524,7 @@ def run_backtest(
                 for c in om.cancel_all(now_ns=now):
                     run.send_cancel(c, now)
         account = AccountView(
-            position=known.position.copy(),
+            position=pos.copy(),
             cash=known.cash.copy(),
             equity=equity,
             open_bids=np.array([om.resting_qty(i, 1) for i in range(n_inst)]),
@@ -539,52 +532,74 @@ def run_backtest(
         )
         decision = strategy.decide(view, account)
         for target in decision.quotes:
+            ins = target.instrument
+            quoted[0, ins] = target.bids[0].price if target.bids else np.nan
+            quoted[1, ins] = target.asks[0].price if target.asks else np.nan
             for action in om.reconcile(target, now_ns=now):
                 _send(action, run, om, guard, known, view, now)
         for intent in decision.hedges:
-            iv = view.instruments[intent.instrument]
+            iv = views[intent.instrument]
             order = om.hedge(intent, best_bid=iv.best_bid, best_ask=iv.best_ask, now_ns=now)
             if order is not None:
                 _send(order, run, om, guard, known, view, now)
-        samples.append(
-            (
-                now,
-                mids,
-                known.position.copy(),
-                run.acc[:, _k.A_POS].copy(),
-                run.acc[:, _k.A_CASH].copy(),
-                run.exchange_values(),
-                _best_quotes(om, n_inst, 1),
-                _best_quotes(om, n_inst, -1),
-            )
-        )
+        rec.add(now, mids, pos, run.acc, top[:, _k.T_EX_VALUE], quoted)
         if progress is not None:
             progress(i_row, n_rows)
         if now >= next_decision:
             next_decision += interval
     return build_result(
         instruments=tuple(instruments),
-        samples=samples,
+        samples=rec.arrays(),
         fills=fills,
         account=run.acc.copy(),
         orders_sent=om.n_sent,
         cancels_sent=om.n_cancels_sent,
         rejections=dict(guard.rejections) if guard is not None else {},
         risk_events=risk_events,
-        out_of_window=int(run.state[_k.S_OUT_OF_WINDOW]),
-        end_ns=int(run.state[_k.S_NOW]),
+        out_of_window=int(state[_k.S_OUT_OF_WINDOW]),
+        end_ns=int(state[_k.S_NOW]),
     )
 
 
-def _best_quotes(om: OrderManager, n_inst: int, side: int) -> Float64Array:
-    out = np.full(n_inst, np.nan)
-    for o in om.live_orders():
-        if o.side != side or o.status == OrderStatus.PENDING_CANCEL:
-            continue
-        cur = out[o.instrument]
-        if math.isnan(cur) or (side == 1 and o.price > cur) or (side == -1 and o.price < cur):
-            out[o.instrument] = o.price
-    return out
+class _Recorder:
+    """Per-decision samples in preallocated arrays (grown by doubling)."""
+
+    FIELDS = ("mid", "position_known", "position", "cash", "value", "bid", "ask")
+
+    def __init__(self, n_inst: int, capacity: int) -> None:
+        self.n = 0
+        self.t = np.zeros(capacity, dtype=np.int64)
+        self.x = np.zeros((capacity, len(self.FIELDS), n_inst))
+
+    def add(
+        self,
+        t: int,
+        mids: Float64Array,
+        known: Float64Array,
+        acc: Float64Array,
+        value: Float64Array,
+        quoted: Float64Array,
+    ) -> None:
+        if self.n == self.t.size:
+            self.t = np.concatenate([self.t, np.zeros_like(self.t)])
+            self.x = np.concatenate([self.x, np.zeros_like(self.x)])
+        k = self.n
+        self.t[k] = t
+        row = self.x[k]
+        row[0] = mids
+        row[1] = known
+        row[2] = acc[:, _k.A_POS]
+        row[3] = acc[:, _k.A_CASH]
+        row[4] = value
+        row[5] = quoted[0]
+        row[6] = quoted[1]
+        self.n = k + 1
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {"t_ns": self.t[: self.n].copy()}
+        for j, name in enumerate(self.FIELDS):
+            out[name] = self.x[: self.n, j, :].copy()
+        return out
 
 
 def _send(
@@ -654,10 +669,11 @@ def _deliver(
             run.release(oid)
     elif kind == _k.R_CANCELLED:
         om.on_cancel_ack(oid, now_ns=local)
+        run.cancelling.discard(oid)
         run.release(oid)
     elif kind == _k.R_CANCEL_REJECT:
         om.on_cancel_reject(oid, reason=_REJECT_TEXT.get(code, str(code)), now_ns=local)
-        run._sweep_released()
+        run.cancel_answered(oid)
     elif kind == _k.R_EXPIRED:
         om.on_expired(oid, now_ns=local)
         run.release(oid)

@@ -124,7 +124,7 @@ class BacktestResult:
 def build_result(
     *,
     instruments: tuple[Instrument, ...],
-    samples: list[tuple[object, ...]],
+    samples: dict[str, np.ndarray],
     fills: list[tuple[object, ...]],
     account: Float64Array,
     orders_sent: int,
@@ -134,17 +134,13 @@ def build_result(
     out_of_window: int,
     end_ns: int,
 ) -> BacktestResult:
-    """Assemble a :class:`BacktestResult` from the engine's records (internal)."""
-    n_inst = len(instruments)
-    n = len(samples)
+    """Assemble a :class:`BacktestResult` from the engine's records (internal).
 
-    def stack(j: int) -> Float64Array:
-        if n == 0:
-            return np.empty((0, n_inst))
-        return np.array([s[j] for s in samples], dtype=np.float64).reshape(n, n_inst)
-
-    t = np.array([s[0] for s in samples], dtype=np.int64)
-    pos, cash, value = stack(3), stack(4), stack(5)
+    ``samples`` holds ``t_ns`` (n,) and, each of shape (n, n_instruments), ``mid``,
+    ``position_known``, ``position``, ``cash``, ``value`` (of one contract at the exchange
+    mid), ``bid`` and ``ask``.
+    """
+    pos, cash, value = samples["position"], samples["cash"], samples["value"]
     equity = cash + np.where(pos != 0.0, pos * value, 0.0)
     pnl = tuple(
         PnL(
@@ -158,17 +154,17 @@ def build_result(
             taker_qty=float(account[i, _k.A_TAKER_QTY]),
             position=float(account[i, _k.A_POS]),
         )
-        for i in range(n_inst)
+        for i in range(len(instruments))
     )
     return BacktestResult(
         instruments=instruments,
-        t_ns=t,
-        mid=stack(1),
+        t_ns=samples["t_ns"],
+        mid=samples["mid"],
         position=pos,
-        position_known=stack(2),
+        position_known=samples["position_known"],
         equity=equity,
-        bid=stack(6),
-        ask=stack(7),
+        bid=samples["bid"],
+        ask=samples["ask"],
         fills=np.array(fills, dtype=FILL_DTYPE) if fills else np.empty(0, dtype=FILL_DTYPE),
         pnl=pnl,
         orders_sent=orders_sent,
