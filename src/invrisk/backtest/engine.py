@@ -542,7 +542,7 @@ def run_backtest(
             order = om.hedge(intent, best_bid=iv.best_bid, best_ask=iv.best_ask, now_ns=now)
             if order is not None:
                 _send(order, run, om, guard, known, view, now)
-        rec.add(now, mids, pos, run.acc, top[:, _k.T_EX_VALUE], quoted)
+        rec.add(now, mids, pos, run.acc, run.acc[:, _k.A_LAST_VALUE], quoted)
         if progress is not None:
             progress(i_row, n_rows)
         if now >= next_decision:

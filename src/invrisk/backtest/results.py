@@ -138,9 +138,19 @@ def build_result(
 
     ``samples`` holds ``t_ns`` (n,) and, each of shape (n, n_instruments), ``mid``,
     ``position_known``, ``position``, ``cash``, ``value`` (of one contract at the exchange
-    mid), ``bid`` and ``ask``.
+    mid, or the last value marked when a side of the book is empty), ``bid`` and ``ask``.
     """
-    pos, cash, value = samples["position"], samples["cash"], samples["value"]
+    n_inst = len(instruments)
+    t_ns = np.asarray(samples["t_ns"], dtype=np.int64)
+    arrays: dict[str, Float64Array] = {}
+    for name in ("mid", "position_known", "position", "cash", "value", "bid", "ask"):
+        a = np.asarray(samples[name], dtype=np.float64)
+        if a.shape != (t_ns.size, n_inst):
+            raise InvalidArgumentError(
+                f"samples[{name!r}]", f"shape {a.shape}", f"shape ({t_ns.size}, {n_inst})"
+            )
+        arrays[name] = a
+    pos, cash, value = arrays["position"], arrays["cash"], arrays["value"]
     equity = cash + np.where(pos != 0.0, pos * value, 0.0)
     pnl = tuple(
         PnL(
@@ -158,13 +168,13 @@ def build_result(
     )
     return BacktestResult(
         instruments=instruments,
-        t_ns=samples["t_ns"],
-        mid=samples["mid"],
+        t_ns=t_ns,
+        mid=arrays["mid"],
         position=pos,
-        position_known=samples["position_known"],
+        position_known=arrays["position_known"],
         equity=equity,
-        bid=samples["bid"],
-        ask=samples["ask"],
+        bid=arrays["bid"],
+        ask=arrays["ask"],
         fills=np.array(fills, dtype=FILL_DTYPE) if fills else np.empty(0, dtype=FILL_DTYPE),
         pnl=pnl,
         orders_sent=orders_sent,
@@ -210,8 +220,12 @@ def summary_metrics(
     (not returns on capital: a market maker's capital is a choice), annualised with
     ``365 * 86400 / bar_s`` periods per year (crypto trades every day); both are reported with
     that period count. Markouts: for each fill, ``side * (mid(t + h) - price)`` in price units
-    (positive = the fill was good after h seconds), averaged over fills with a mid h seconds
-    later, h in ``markouts_s``; ``mid`` is the local mid of the samples.
+    (positive = the fill was good after h seconds), where ``t`` is the local time the fill was
+    reported and ``mid(t + h)`` the local mid of the first sample at or after ``t + h``;
+    averaged over the fills that have such a sample with a finite mid (NaN if none).
+    ``fills_per_order`` counts fill records (a partial fill is one record) per order sent;
+    ``filled_order_ratio`` is the share of orders sent with at least one fill. Instruments are
+    keyed by name (``name@venue`` when two share a name).
     """
     if not (math.isfinite(bar_s) and bar_s > 0.0):
         raise InvalidArgumentError("bar_s", bar_s, "a finite number of seconds > 0")
@@ -220,12 +234,20 @@ def summary_metrics(
         "cancels_sent": result.cancels_sent,
         "rejections": dict(result.rejections),
         "n_fills": int(result.fills.size),
-        "fill_ratio": result.fills.size / result.orders_sent if result.orders_sent else math.nan,
+        "fills_per_order": result.fills.size / result.orders_sent
+        if result.orders_sent
+        else math.nan,
+        "filled_order_ratio": (
+            np.unique(result.fills["order_id"]).size / result.orders_sent
+            if result.orders_sent
+            else math.nan
+        ),
         "periods_per_year": SECONDS_PER_YEAR / bar_s,
         "out_of_window_rows": result.out_of_window,
     }
     t = result.t_ns
-    bar_ns = int(bar_s * 1e9)
+    bar_ns = round(bar_s * 1e9)
+    names = [inst.name for inst in result.instruments]
     per: dict[str, object] = {}
     for i, inst in enumerate(result.instruments):
         p = result.pnl[i]
@@ -240,15 +262,16 @@ def summary_metrics(
         marks: dict[str, float] = {}
         mid = result.mid[:, i]
         for h in markouts_s:
-            at = f["local_ns"] + int(h * 1e9)
+            at = f["local_ns"] + round(h * 1e9)
             idx = np.searchsorted(t, at)
             ok = idx < t.size
-            later = mid[idx[ok]]
-            val = f["side"][ok] * (later - f["price"][ok])
-            marks[f"{h:g}s"] = float(np.nanmean(val)) if val.size else math.nan
+            val = f["side"][ok] * (mid[idx[ok]] - f["price"][ok])
+            val = val[np.isfinite(val)]
+            marks[f"{h:g}s"] = float(np.mean(val)) if val.size else math.nan
         both = np.isfinite(result.bid[:, i]) & np.isfinite(result.ask[:, i])
         spread = result.ask[:, i] - result.bid[:, i]
-        per[inst.name] = {
+        key = inst.name if names.count(inst.name) == 1 else f"{inst.name}@{inst.venue}#{i}"
+        per[key] = {
             "pnl": p.total,
             "pnl_spread": p.spread,
             "pnl_inventory": p.inventory,
