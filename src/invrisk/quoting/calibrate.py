@@ -72,6 +72,7 @@ __all__ = [
 Clock = Literal["exch_ns", "local_ns"]
 IntensitySide = Literal["bid", "ask", "both"]
 FitStatus = Literal["ok", "k_at_bound", "too_few_levels"]
+Reference = Literal["interval_start", "pre_trade"]
 
 TRADE_KIND = 4
 """``EventKind.TRADE`` (mirrored: ``quoting/`` does not import ``data/``)."""
@@ -354,15 +355,20 @@ def _deepest_levels(
     ref_mid: Float64Array,
     tick: float,
     n_levels: int,
+    trade_mid: Float64Array | None = None,
 ) -> tuple[Int64Array, int]:
-    """Per interval, the deepest depth-grid index reached by ``sign`` trades (-1: none)."""
+    """Per interval, the deepest depth-grid index reached by ``sign`` trades (-1: none).
+
+    Depths are measured from the interval's reference mid, or from each trade's own mid
+    (``trade_mid``, aligned with ``t``) when given.
+    """
     n = ref_mid.shape[0]
     sel = side == sign
     ti = t[sel]
     idx = (ti - start) // dt_ns
     keep = (ti >= start) & (idx < n)
     idx, px = idx[keep], price[sel][keep]
-    m = ref_mid[idx]
+    m = ref_mid[idx] if trade_mid is None else trade_mid[sel][keep]
     fin = np.isfinite(m)
     idx, px, m = idx[fin], px[fin], m[fin]
     depth_ticks = sign * (px - m) / tick
@@ -425,6 +431,7 @@ def calibrate_intensity(
     clock: Clock = "exch_ns",
     start_ns: int | None = None,
     end_ns: int | None = None,
+    reference: Reference = "interval_start",
 ) -> IntensityEstimate:
     """Fit ``lambda(delta) = A exp(-k delta)`` to the market orders of ``events`` by maximum
     likelihood (see the module docstring for the exact counting and the likelihood).
@@ -451,6 +458,13 @@ def calibrate_intensity(
     start_ns, end_ns
         First interval start (default: first ``mid_ns``) and end of the last whole interval
         (default: the last ``mid_ns`` plus ``interval_ns``, i.e. the last mid's interval).
+    reference
+        Where a trade's depth is measured from: ``"interval_start"`` (default; the mid at the
+        start of its interval, GLFT's and hftbacktest's counting) or ``"pre_trade"`` (the last
+        mid strictly before the trade's time: the mid the market order met; pass mids sampled
+        just before each trade, e.g. ``L2Book.sample`` at ``trade_ns - 1``). The counting per
+        interval and the likelihood are the same; an interval still needs a finite reference
+        mid at its start to count.
 
     Raises
     ------
@@ -481,6 +495,12 @@ def calibrate_intensity(
     if n_valid == 0:
         raise InvalidArgumentError("mid", "no finite mid at an interval start", "a finite mid")
     signs = {"bid": (_SELLER,), "ask": (_BUYER,), "both": (_SELLER, _BUYER)}[side]
+    if reference not in ("interval_start", "pre_trade"):
+        raise InvalidArgumentError("reference", reference, "'interval_start' or 'pre_trade'")
+    trade_mid = None
+    if reference == "pre_trade":
+        j = np.searchsorted(t, t_tr, side="left") - 1
+        trade_mid = np.where(j >= 0, m[np.maximum(j, 0)], np.nan)
     depth: Float64Array = (np.arange(n_levels, dtype=np.float64) + 0.5) * tick
     reached = np.zeros(n_levels, dtype=np.int64)
     cat = np.zeros(n_levels + 1, dtype=np.int64)
@@ -496,6 +516,7 @@ def calibrate_intensity(
             ref_mid=ref,
             tick=tick,
             n_levels=n_levels,
+            trade_mid=trade_mid,
         )
         n_trades += used
         d = deepest[valid]
@@ -626,6 +647,8 @@ class RollingCalibrator:
     clock
         Event time field on the clock of the mids passed to :meth:`update`
         (default ``"local_ns"``, the replay clock).
+    reference
+        Depth reference of the intensity fit (see :func:`calibrate_intensity`).
 
     The constructor stores its arguments. :meth:`update` takes the new events and the mids the
     caller sampled for them (e.g. :meth:`invrisk.market.book.L2Book.sample` on a grid), appends
@@ -643,6 +666,7 @@ class RollingCalibrator:
         min_trades_per_side: int = 50,
         max_age_ns: int | None = None,
         clock: Clock = "local_ns",
+        reference: Reference = "interval_start",
     ) -> None:
         self.window_ns = _int_ns("window_ns", window_ns, positive=True)
         self.tick_size = _positive_float("tick_size", tick_size)
@@ -662,6 +686,9 @@ class RollingCalibrator:
         if clock not in ("exch_ns", "local_ns"):
             raise InvalidArgumentError("clock", clock, "'exch_ns' or 'local_ns'")
         self.clock: Clock = clock
+        if reference not in ("interval_start", "pre_trade"):
+            raise InvalidArgumentError("reference", reference, "'interval_start' or 'pre_trade'")
+        self.reference: Reference = reference
         self._tt = np.empty(0, dtype=np.int64)
         self._ts = np.empty(0, dtype=np.int64)
         self._tp = np.empty(0)
@@ -769,6 +796,7 @@ class RollingCalibrator:
                     clock=self.clock,
                     start_ns=start,
                     end_ns=now,
+                    reference=self.reference,
                 )
                 for s in ("bid", "ask")
             ]
