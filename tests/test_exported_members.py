@@ -22,6 +22,8 @@ PUBLIC_MODULES = [
     "invrisk.strategy",
     "invrisk.order_manager",
     "invrisk.backtest",
+    "invrisk.strategies",
+    "invrisk.config",
 ]
 
 

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from invrisk import __version__
 from invrisk._cli_common import fail, print_json, stdout_console
+from invrisk.cli_backtest import register as register_backtest_command
 from invrisk.cli_data import data_app
 from invrisk.cli_quote import register as register_quote_commands
 from invrisk.errors import InvriskError
@@ -39,7 +40,8 @@ app = typer.Typer(
     help=(
         "Inventory-risk toolkit for crypto market making and derivatives.\n\n"
         "Options: price, iv, chain, surface. Market data: data (import, validate, synth, ls, "
-        "query, download). Quoting: quote, calibrate, simulate. Tour: demo.\n\n"
+        "query, download). Quoting: quote, calibrate, simulate. Backtests: backtest CONFIG.toml. "
+        "Tour: demo.\n\n"
         "Units: prices in USD unless a flag says coin; vol as a decimal (0.55 = 55%); time in "
         "years ACT/365 (--t-yr) or as an expiry instant (--expiry, Deribit expiries at 08:00 "
         "UTC). Raw Greeks are per 1.0 of the variable and per year; Deribit's units (vega per "
@@ -52,6 +54,7 @@ app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 register_quote_commands(app)
+register_backtest_command(app)
 
 console = stdout_console()
 err_console = Console(stderr=True)

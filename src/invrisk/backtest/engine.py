@@ -394,6 +394,7 @@ def run_backtest(
     funding_interval_ns: int = 8 * 3600 * 1_000_000_000,
     guard: RiskGuard | None = None,
     price_tolerance_ticks: int = 0,
+    qty_tolerance: float = 0.0,
     seed: int = 0,
     margin_ticks: int = 2_000,
     max_ticks: int = 2_000_000,
@@ -426,8 +427,10 @@ def run_backtest(
         16:00 UTC) with the last FUNDING rate and MARK price seen at the exchange; 0 disables.
     guard
         Pre-trade RiskGuard; ``None`` accepts every order.
-    price_tolerance_ticks
-        Order-manager tolerance: resting orders within this many ticks of the target stay.
+    price_tolerance_ticks, qty_tolerance
+        Order-manager tolerances: a resting order within this many ticks of the target price,
+        and whose leaves are within this fraction of the target size, stays (a partly filled
+        order keeps its queue priority when ``qty_tolerance`` allows it).
     seed
         Passed to the strategy in its :class:`~invrisk.strategy.Context`.
     margin_ticks, max_ticks
@@ -466,7 +469,9 @@ def run_backtest(
         response_capacity=4096,
     )
     om = OrderManager(
-        tick_sizes=[i.tick_size for i in instruments], price_tolerance_ticks=price_tolerance_ticks
+        tick_sizes=[i.tick_size for i in instruments],
+        price_tolerance_ticks=price_tolerance_ticks,
+        qty_tolerance=qty_tolerance,
     )
     known = _Known(position=np.zeros(n_inst), cash=np.zeros(n_inst))
     contract = np.array([i.contract_size for i in instruments])

@@ -1,0 +1,295 @@
+"""Backtest configuration: pydantic models loaded from TOML, and the run they describe (layer 6).
+
+A backtest file has one table per concern; every field has a unit in its name or description,
+unknown fields are errors, and an error names the file and the field::
+
+    [data]
+    source = "synthetic"        # "synthetic" (built-in generator) or "binance" (recorder file)
+    events = 2_000_000          # synthetic: events to generate
+    seed = 0
+    settlement = "linear"       # synthetic: "linear" (USDT) or "inverse" (coin) perpetual
+
+    [exchange]
+    entry_latency_ms = 10.0     # decision -> exchange
+    response_latency_ms = 10.0  # exchange -> us
+    queue = "risk_averse"       # "risk_averse", "prob_power", "prob_log"
+    queue_power = 2.0           # prob_power only
+    partial_fills = true
+    maker_fee = -0.0001         # fraction of notional, negative = rebate
+    taker_fee = 0.0005
+    funding_interval_h = 8.0    # 0 disables funding
+
+    [run]
+    decision_interval_ms = 100.0
+    decide_on_fill = false
+    price_tolerance_ticks = 0
+
+    [risk]                      # optional: the pre-trade RiskGuard
+    max_position = 1.0          # contracts
+    max_order_qty = 0.1
+    max_order_notional = 1e6    # settlement currency
+    price_band = 0.01           # fraction of the mid
+    max_orders_per_s = 50
+    trailing_drawdown = 500.0   # settlement currency: HALT
+
+    [strategy]                  # see invrisk.strategies.config
+    type = "glft"
+
+    [output]
+    parquet_dir = "out/run1"    # optional
+    report = "out/run1.html"    # optional
+
+Relative paths in ``[data]`` and ``[output]`` are relative to the TOML file's directory;
+``$VARIABLES`` in ``data.path`` are expanded (e.g. ``$INVRISK_SHARED_DATA/...``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from invrisk.backtest import (
+    BacktestResult,
+    ConstantLatency,
+    Fees,
+    ProbQueue,
+    QueueModel,
+    RiskAverseQueue,
+    run_backtest,
+)
+from invrisk.data.events import EventArray
+from invrisk.errors import InvalidArgumentError
+from invrisk.instruments import Instrument, parse_ccxt
+from invrisk.risk.limits import GuardLimits, InstrumentLimits, RiskGuard
+
+__all__ = [
+    "BacktestConfig",
+    "DataConfig",
+    "ExchangeConfig",
+    "OutputConfig",
+    "RiskConfig",
+    "RunConfig",
+    "load_backtest_config",
+    "load_events",
+    "run_from_config",
+]
+
+NS_PER_MS = 1_000_000
+NS_PER_HOUR = 3_600_000_000_000
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Model):
+    """Where the events come from."""
+
+    source: Literal["synthetic", "binance"] = "synthetic"
+    path: Path | None = Field(None, description="binance: the recorder file (.gz)")
+    events: int = Field(1_000_000, gt=0, description="synthetic: number of events")
+    seed: int = Field(0, ge=0, description="synthetic: generator seed")
+    settlement: Literal["linear", "inverse"] = "linear"
+    symbol: str | None = Field(None, description="binance: symbol to read (default: the file's)")
+    ccxt_symbol: str | None = Field(
+        None, description="binance: instrument as a ccxt symbol (default BASE/USDT:USDT)"
+    )
+    lot_size: float = Field(0.001, gt=0, description="binance: quantity step, contracts")
+    max_ticks: int = Field(200_000, gt=0, description="book window limit, ticks")
+
+
+class ExchangeConfig(_Model):
+    """Exchange-simulation models."""
+
+    entry_latency_ms: float = Field(10.0, ge=0)
+    response_latency_ms: float = Field(10.0, ge=0)
+    queue: Literal["risk_averse", "prob_power", "prob_log"] = "risk_averse"
+    queue_power: float = Field(2.0, gt=0)
+    partial_fills: bool = True
+    maker_fee: float = Field(0.0, ge=-0.01, le=0.01, description="fraction of notional")
+    taker_fee: float = Field(0.0, ge=-0.01, le=0.01, description="fraction of notional")
+    funding_interval_h: float = Field(8.0, ge=0)
+
+
+class RunConfig(_Model):
+    """The decision loop."""
+
+    decision_interval_ms: float = Field(100.0, gt=0)
+    decide_on_fill: bool = False
+    price_tolerance_ticks: int = Field(0, ge=0)
+    qty_tolerance: float = Field(
+        0.0, ge=0, lt=1, description="keep a resting order whose leaves are within this fraction"
+    )
+    seed: int = Field(0, ge=0)
+
+
+class RiskConfig(_Model):
+    """Pre-trade limits (one set for the traded instrument) and account triggers."""
+
+    max_position: float = Field(gt=0, description="contracts")
+    max_order_qty: float = Field(gt=0, description="contracts")
+    max_order_notional: float = Field(math.inf, gt=0, description="settlement currency")
+    price_band: float = Field(math.inf, gt=0, description="fraction of the mid")
+    max_orders_per_s: float = Field(math.inf, gt=0)
+    trailing_drawdown: float = Field(math.inf, gt=0, description="settlement currency")
+    reduce_drawdown: float = Field(math.inf, gt=0, description="settlement currency")
+    daily_loss: float = Field(math.inf, gt=0, description="settlement currency")
+
+
+class OutputConfig(_Model):
+    """What to write after the run."""
+
+    parquet_dir: Path | None = None
+    report: Path | None = None
+
+
+class BacktestConfig(_Model):
+    """A whole backtest (see the module docstring)."""
+
+    data: DataConfig = DataConfig()
+    exchange: ExchangeConfig = ExchangeConfig()
+    run: RunConfig = RunConfig()
+    risk: RiskConfig | None = None
+    strategy: dict[str, Any] = Field(description="the [strategy] table (invrisk.strategies)")
+    output: OutputConfig = OutputConfig()
+
+
+def _field_path(err: Mapping[str, Any]) -> str:
+    return ".".join(str(p) for p in err.get("loc", ()))
+
+
+def load_backtest_config(path: str | Path) -> BacktestConfig:
+    """Read and validate a backtest TOML file; relative paths resolved against its folder."""
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InvalidArgumentError("config", str(p), "an existing TOML file") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidArgumentError("config", f"{p}: {exc}", "valid TOML") from exc
+    try:
+        cfg = BacktestConfig.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidArgumentError(
+            f"{p}: {_field_path(first)}", first.get("input"), first.get("msg", "a valid value")
+        ) from exc
+    base = p.parent
+    data = cfg.data
+    if data.path is not None:
+        expanded = Path(os.path.expandvars(str(data.path)))
+        if "$" in str(expanded):
+            raise InvalidArgumentError(
+                f"{p}: data.path", str(data.path), "a path whose $VARIABLES are set"
+            )
+        data = data.model_copy(
+            update={"path": expanded if expanded.is_absolute() else base / expanded}
+        )
+    out = cfg.output
+    upd = {
+        k: base / v
+        for k, v in (("parquet_dir", out.parquet_dir), ("report", out.report))
+        if v is not None and not v.is_absolute()
+    }
+    return cfg.model_copy(update={"data": data, "output": out.model_copy(update=upd)})
+
+
+def load_events(data: DataConfig) -> tuple[EventArray, Instrument]:
+    """The events and the instrument a ``[data]`` table describes."""
+    if data.source == "synthetic":
+        from invrisk.data import synthetic_market as sm
+
+        if data.settlement == "linear":
+            market = sm.benchmark_stream(data.events, seed=data.seed)
+        else:  # the benchmark's market on an inverse (100 USD) perpetual
+            market = sm.synthetic_market(
+                duration_ns=math.ceil(data.events / 800) * 1_000_000_000,
+                instrument=sm.synthetic_perpetual("inverse"),
+                price=sm.PriceProcess(kind="geometric", initial_price=60_000.0, vol=0.5),
+                book=sm.BookSpec(n_levels=50),
+                max_events=data.events,
+                seed=data.seed,
+            )
+        return market.events, market.instrument
+    if data.path is None:
+        raise InvalidArgumentError("data.path", None, "a Binance recorder file for source=binance")
+    from invrisk.data.binance import read_binance_stream
+
+    stream = read_binance_stream(data.path, symbol=data.symbol)
+    ccxt = data.ccxt_symbol or f"{stream.symbol.removesuffix('USDT')}/USDT:USDT"
+    inst = parse_ccxt(
+        ccxt,
+        tick_size=stream.tick_size,
+        lot_size=data.lot_size,
+        min_size=data.lot_size,
+        venue="binance",
+    )
+    return stream.events, inst
+
+
+def _queue(ex: ExchangeConfig) -> QueueModel:
+    if ex.queue == "risk_averse":
+        return RiskAverseQueue()
+    return ProbQueue("log") if ex.queue == "prob_log" else ProbQueue("power", ex.queue_power)
+
+
+def _guard(risk: RiskConfig | None, inst: Instrument) -> RiskGuard | None:
+    if risk is None:
+        return None
+    limits = InstrumentLimits(
+        max_position=risk.max_position,
+        max_order_qty=risk.max_order_qty,
+        max_order_notional=risk.max_order_notional,
+        price_band=risk.price_band,
+        contract_size=inst.contract_size,
+        inverse=inst.is_inverse,
+    )
+    guard = GuardLimits(
+        max_orders_per_s=risk.max_orders_per_s,
+        trailing_drawdown=risk.trailing_drawdown,
+        reduce_drawdown=min(risk.reduce_drawdown, risk.trailing_drawdown),
+        daily_loss=risk.daily_loss,
+    )
+    return RiskGuard(limits={0: limits}, guard=guard)
+
+
+def run_from_config(
+    cfg: BacktestConfig,
+    *,
+    events: EventArray | None = None,
+    instrument: Instrument | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BacktestResult:
+    """Run the backtest ``cfg`` describes (``events``/``instrument`` override ``[data]``)."""
+    from invrisk.strategies.config import build_strategy
+
+    if events is None or instrument is None:
+        events, instrument = load_events(cfg.data)
+    ex = cfg.exchange
+    return run_backtest(
+        events=events,
+        instruments=[instrument],
+        strategy=build_strategy(cfg.strategy),
+        fees=Fees(maker=ex.maker_fee, taker=ex.taker_fee),
+        latency=ConstantLatency(
+            entry_ns=round(ex.entry_latency_ms * NS_PER_MS),
+            response_ns=round(ex.response_latency_ms * NS_PER_MS),
+        ),
+        queue=_queue(ex),
+        partial_fills=ex.partial_fills,
+        decision_interval_ns=round(cfg.run.decision_interval_ms * NS_PER_MS),
+        decide_on_fill=cfg.run.decide_on_fill,
+        funding_interval_ns=round(ex.funding_interval_h * NS_PER_HOUR),
+        guard=_guard(cfg.risk, instrument),
+        price_tolerance_ticks=cfg.run.price_tolerance_ticks,
+        qty_tolerance=cfg.run.qty_tolerance,
+        seed=cfg.run.seed,
+        max_ticks=cfg.data.max_ticks,
+        progress=progress,
+    )
