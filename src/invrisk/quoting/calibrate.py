@@ -401,21 +401,30 @@ def _category_probs(
 def _fit_a_k(
     cat: Int64Array, depth: Float64Array, dt_s: float, tick: float, guess: tuple[float, float]
 ) -> tuple[float, float, float]:
-    def nll(theta: Float64Array) -> float:
-        p, _ = _category_probs(float(theta[0]), math.exp(float(theta[1])), depth, dt_s)
+    """Maximise the multinomial likelihood over (log A, log k) with its analytic gradient."""
+
+    def nll(theta: Float64Array) -> tuple[float, Float64Array]:
+        k = math.exp(float(theta[1]))
+        p, g = _category_probs(float(theta[0]), k, depth, dt_s)
+        pp = np.maximum(p, 1e-300)
+        w = cat / pp
+        grad = -(w @ g)  # d/d(log A), d/dk
+        grad[1] *= k  # chain rule to d/d(log k)
         with np.errstate(divide="ignore"):
-            lp = np.log(np.maximum(p, 1e-300))
-        return -float(np.sum(cat * lp))
+            return -float(np.sum(cat * np.log(pp))), grad
 
     lo_k, hi_k = (math.log(b / tick) for b in _K_BOUNDS_PER_TICK)
     x0 = np.array([np.clip(guess[0], *_LOG_A_BOUNDS), np.clip(math.log(guess[1]), lo_k, hi_k)])
-    best = None
-    for method in ("L-BFGS-B", "Powell"):
-        res = optimize.minimize(nll, x0, method=method, bounds=[_LOG_A_BOUNDS, (lo_k, hi_k)])
-        if best is None or res.fun < best.fun:
-            best = res
-        x0 = best.x
-    assert best is not None
+    bounds = [_LOG_A_BOUNDS, (lo_k, hi_k)]
+    # TNC with the analytic gradient: a few ms. (scipy 1.17's L-BFGS-B took 15-50 ms per fit
+    # here, almost all inside the optimiser.) Powell polishes only when TNC reports failure.
+    best = optimize.minimize(nll, x0, jac=True, method="TNC", bounds=bounds)
+    if not best.success:
+        polish = optimize.minimize(
+            lambda x: nll(x)[0], best.x, method="Powell", bounds=bounds, options={"xtol": 1e-10}
+        )
+        if polish.fun < best.fun:
+            best = polish
     return float(best.x[0]), math.exp(float(best.x[1])), -float(best.fun)
 
 
