@@ -502,13 +502,14 @@ def run_kernel(
     """Advance the simulation until local time ``stop_ns`` (inclusive); a STOP_* code.
 
     Event columns are in local-time order; ``perm`` lists the rows in exchange-time order
-    (stable). Everything else is updated in place (see the module docstring and the slot
+    (stable), or is empty when that is the local order itself. Everything else is updated in place (see the module docstring and the slot
     constants). With ``stop_on_fill`` the stop is brought forward to the local time the first
     fill of the call is reported at, so the engine can call the strategy then.
     """
     n = kind.shape[0]
     n_slots = o_i.shape[0]
     n_inst = itab.shape[0]
+    identity = 1 if perm.shape[0] == 0 else 0  # rows already in exchange-time order
     cap = r_i.shape[0]
     i = state[S_LOCAL_I]
     j = state[S_EXCH_J]
@@ -522,7 +523,10 @@ def run_kernel(
             code = STOP_END
             break
         t_loc = lo_ns[i] if i < n else INT64_MAX
-        t_ex = ex_ns[perm[j]] if j < n else INT64_MAX
+        if j < n:
+            t_ex = ex_ns[perm[j]] if identity == 0 else ex_ns[j]
+        else:
+            t_ex = INT64_MAX
         t_arr = state[S_NEXT_ARRIVAL]
         t_fund = state[S_NEXT_FUNDING]
         t = min(min(t_ex, t_arr), min(t_fund, t_loc))
@@ -532,7 +536,7 @@ def run_kernel(
         n_resp_before = state[S_N_RESP]
         if t_ex == t:
             # --- market data at the exchange ---------------------------------------------
-            r = perm[j]
+            r = perm[j] if identity == 0 else j
             j += 1
             k_ = kind[r]
             ins = inst_col[r]

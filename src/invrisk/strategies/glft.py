@@ -383,7 +383,14 @@ class GLFTMarketMaker(QuotingMarketMaker):
     def _buffered_events(self) -> EventArray:
         if not self._events:
             return np.empty(0, dtype=EVENT_DTYPE)
-        ev = self._events[0] if len(self._events) == 1 else np.concatenate(self._events)
+        if len(self._events) == 1:
+            ev = self._events[0]
+        else:  # copy into one EVENT_DTYPE array (np.concatenate may repack the dtype)
+            ev = np.empty(sum(e.size for e in self._events), dtype=EVENT_DTYPE)
+            at = 0
+            for e in self._events:
+                ev[at : at + e.size] = e
+                at += e.size
         if self._multi:
             ev = ev[ev["instrument"] == self.instrument]
         return ev
