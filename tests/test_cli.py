@@ -154,8 +154,12 @@ def test_chain_without_valuation_time_is_a_clear_error() -> None:
 
 def test_demo_json(tmp_path) -> None:  # type: ignore[no-untyped-def]
     report = tmp_path / "surface.html"
-    out = _json(["demo", "--n-speed", "20000", "--plot", str(report)])
+    bt_report = tmp_path / "backtest.html"
+    out = _json(
+        ["demo", "--n-speed", "20000", "--plot", str(report), "--backtest-report", str(bt_report)]
+    )
     assert report.exists() and out["surface"]["plot"] == str(report)
+    assert bt_report.exists() and out["backtest"]["report"] == str(bt_report)
     assert out["surface"]["svi_arbitrage_free"] and out["surface"]["essvi_arbitrage_free"]
     # The synthetic smile is raw SVI per expiry: the per-expiry fit reproduces it.
     assert out["surface"]["svi_max_rmse_vol_pts"] < 0.01
@@ -228,4 +232,11 @@ def test_demo_quoting_section(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert abs(cal["sigma_price_per_sqrt_s"] - true["sigma_price_per_sqrt_s"]) < 4 * cal["sigma_se"]
     rows = {r["q"]: r for r in q["quotes_over_inventory"]}
     assert rows[0]["bid_depth"] == rows[0]["ask_depth"]  # symmetric at zero inventory
+    # The GLFT backtest: online calibration close to the generator's truth (within 10%; the
+    # calibrator's own SEs are ~3% here), fills, inventory inside q_max + one order.
+    bt = out["backtest"]
+    assert bt["report"] is None and bt["fills"] > 100
+    assert abs(bt["calibrated"]["A_per_s"] / bt["true"]["A_per_s"] - 1) < 0.1
+    assert abs(bt["calibrated"]["k_per_price"] / bt["true"]["k_per_price"] - 1) < 0.1
+    assert bt["max_abs_inventory_btc"] <= 0.1 + 0.01 + 1e-12
     assert rows[3]["bid_depth"] > rows[0]["bid_depth"] > rows[-3]["bid_depth"]

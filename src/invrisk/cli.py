@@ -604,18 +604,26 @@ def demo(
         Path | None,
         typer.Option(help="HTML report of the fitted surface (--no-plot: none)."),
     ] = Path("invrisk-demo-surface.html"),
-    no_plot: Annotated[bool, typer.Option("--no-plot", help="Do not write the report.")] = False,
+    no_plot: Annotated[bool, typer.Option("--no-plot", help="Do not write the reports.")] = False,
+    backtest_report: Annotated[Path, typer.Option(help="HTML report of the GLFT backtest.")] = Path(
+        "invrisk-demo-backtest.html"
+    ),
 ) -> None:
-    """Synthetic BTC chain on a built-in smile: price it, invert the IVs back, fit its surface.
+    """Synthetic BTC chain and market: price, invert, fit the surface, calibrate, backtest.
 
     Needs no data files. Times price+Greeks and implied vol on a million random options, fits
-    the volatility surface (per-expiry SVI and global eSSVI, checked for arbitrage) and writes
-    its HTML report.
+    the volatility surface (per-expiry SVI and global eSSVI, checked for arbitrage), calibrates
+    σ, A and k on a synthetic market, backtests a GLFT market maker on the synthetic BTCUSDT
+    perpetual, and writes the HTML reports.
     """
     from invrisk.demo import run_demo
 
-    with console.status("pricing a synthetic BTC chain and a million random options..."):
-        summary = run_demo(n_speed=n_speed, plot_path=None if no_plot else plot)
+    with console.status("pricing, fitting, calibrating and backtesting on synthetic data..."):
+        summary = run_demo(
+            n_speed=n_speed,
+            plot_path=None if no_plot else plot,
+            backtest_report=None if no_plot else backtest_report,
+        )
     if as_json:
         print_json(summary)
         return
@@ -662,6 +670,20 @@ def demo(
     for row in qd["quotes_over_inventory"]:
         qt.add_row(str(row["q"]), f"{row['bid_depth']:.4f}", f"{row['ask_depth']:.4f}")
     console.print(qt)
+    bt = summary["backtest"]
+    cal_bt = bt["calibrated"] or {}
+    console.print(
+        f"[bold]GLFT backtest[/] on {bt['events']:,} synthetic BTCUSDT events "
+        f"({bt['simulated_s']:,.0f} s simulated) in {bt['wall_s']:.2f} s "
+        f"({bt['events_per_s'] / 1e6:.2f} M events/s): {bt['fills']} fills, PnL "
+        f"{bt['pnl_usdt']:,.2f} USDT (spread capture {bt['pnl_spread']:,.2f}, inventory "
+        f"{bt['pnl_inventory']:,.2f}, fees paid {bt['fees_usdt']:,.2f}: negative = rebates); "
+        f"max |q| {bt['max_abs_inventory_btc']:.3f} BTC; calibrated A "
+        f"{cal_bt.get('A_per_s', math.nan):.1f} /s (true {bt['true']['A_per_s']:.0f}), k "
+        f"{cal_bt.get('k_per_price', math.nan):.2f} /USDT (true {bt['true']['k_per_price']:.0f})"
+    )
+    if bt["report"]:
+        console.print(f"Backtest report: {bt['report']}")
     su = summary["surface"]
     console.print(
         f"Surface: per-expiry SVI in {su['svi_fit_s'] * 1e3:.0f} ms (max RMSE "

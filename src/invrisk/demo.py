@@ -27,7 +27,12 @@ __all__ = ["run_demo"]
 
 
 def run_demo(
-    *, n_speed: int = 1_000_000, seed: int = 7, plot_path: str | Path | None = None
+    *,
+    n_speed: int = 1_000_000,
+    seed: int = 7,
+    plot_path: str | Path | None = None,
+    backtest_report: str | Path | None = None,
+    backtest_events: int = 500_000,
 ) -> dict[str, Any]:
     """Run the demo and return its summary (JSON-ready).
 
@@ -39,6 +44,10 @@ def run_demo(
         Seed of the speed check's random options.
     plot_path
         Where to write the HTML report of the fitted surface (None: no report).
+    backtest_report
+        Where to write the HTML report of the GLFT backtest (None: no report).
+    backtest_events
+        Events of the synthetic market the GLFT strategy is backtested on.
     """
     chain = synthetic_chain(currency="BTC", index_usd=90_000.0)
     analysis = analyze_chain(chain)
@@ -116,6 +125,7 @@ def run_demo(
 
     return {
         "quoting": _quoting_demo(seed=seed),
+        "backtest": _backtest_demo(n_events=backtest_events, report=backtest_report),
         "surface": surface_summary,
         "chain": {
             "options": len(chain),
@@ -144,6 +154,71 @@ def run_demo(
                 np.max(np.abs(np.asarray(iv.vol)[well_posed] - vol[well_posed]))
             ),
         },
+    }
+
+
+def _backtest_demo(*, n_events: int, report: str | Path | None) -> dict[str, Any]:
+    """A GLFT market maker (online calibration) on the synthetic BTCUSDT perpetual."""
+    from invrisk.backtest import Fees, ProbQueue, run_backtest
+    from invrisk.data.synthetic_market import benchmark_stream
+    from invrisk.risk import GuardLimits, InstrumentLimits, RiskGuard
+    from invrisk.strategies import GLFTMarketMaker
+
+    market = benchmark_stream(n_events, seed=0)
+    strategy = GLFTMarketMaker(gamma=0.05, q_max=0.1, order_qty=0.01, window_ns=120 * 10**9)
+    guard = RiskGuard(
+        limits={
+            0: InstrumentLimits(
+                max_position=0.2, max_order_qty=0.05, max_order_notional=1e5, price_band=0.01
+            )
+        },
+        guard=GuardLimits(max_orders_per_s=50, trailing_drawdown=2_000.0, reduce_drawdown=1_000.0),
+    )
+    t0 = time.perf_counter()
+    result = run_backtest(
+        events=market.events,
+        instruments=[market.instrument],
+        strategy=strategy,
+        fees=Fees(maker=-0.0001, taker=0.0005),
+        queue=ProbQueue("power", 2.0),
+        guard=guard,
+        qty_tolerance=0.99,
+    )
+    elapsed = time.perf_counter() - t0
+    summary = result.summary()
+    inst = summary["instruments"][market.instrument.name]  # type: ignore[index]
+    written = None
+    if report is not None:
+        from invrisk.report.backtest_report import write_backtest_report
+
+        written = str(write_backtest_report(result, report, title="invrisk demo: GLFT backtest"))
+    params = strategy.params
+    return {
+        "events": n_events,
+        "simulated_s": round(
+            (int(market.events["local_ns"][-1]) - int(market.events["local_ns"][0])) / 1e9, 1
+        ),
+        "wall_s": round(elapsed, 3),
+        "events_per_s": round(n_events / elapsed),
+        "true": {
+            "A_per_s": market.params.flow.intensity_a_per_s,
+            "k_per_price": market.params.flow.intensity_k_per_price,
+        },
+        "calibrated": None
+        if params is None
+        else {
+            "sigma_price_per_sqrt_s": params.sigma_price_per_sqrt_s,
+            "A_per_s": params.a_per_s,
+            "k_per_price": params.k_per_price,
+        },
+        "fills": summary["n_fills"],
+        "pnl_usdt": inst["pnl"],
+        "pnl_spread": inst["pnl_spread"],
+        "pnl_inventory": inst["pnl_inventory"],
+        "fees_usdt": inst["fees"],
+        "max_abs_inventory_btc": inst["max_abs_inventory"],
+        "markout_1s": inst["markouts"]["1s"],
+        "report": written,
     }
 
 

@@ -502,9 +502,10 @@ def run_kernel(
     """Advance the simulation until local time ``stop_ns`` (inclusive); a STOP_* code.
 
     Event columns are in local-time order; ``perm`` lists the rows in exchange-time order
-    (stable), or is empty when that is the local order itself. Everything else is updated in place (see the module docstring and the slot
-    constants). With ``stop_on_fill`` the stop is brought forward to the local time the first
-    fill of the call is reported at, so the engine can call the strategy then.
+    (stable), or is empty when that is the local order itself. Everything else is updated in
+    place (see the module docstring and the slot constants). With ``stop_on_fill`` the stop is
+    brought forward to the local time the first fill of the call is reported at, so the engine
+    can call the strategy then.
     """
     n = kind.shape[0]
     n_slots = o_i.shape[0]
