@@ -194,7 +194,9 @@ T_ASK = 1
 T_BID_QTY = 2
 T_ASK_QTY = 3
 T_EX_VALUE = 4  # value of one contract at the exchange mid (nan: a side empty)
-T_N = 5
+T_OUR_BID = 5  # our best order resting at the exchange (nan: none)
+T_OUR_ASK = 6
+T_N = 7
 
 INT64_MAX = np.iinfo(np.int64).max
 
@@ -710,9 +712,23 @@ def run_kernel(
             # --- our orders and cancels reach the exchange ---------------------------------
             lat = latency_at(t, lat_t, lat_resp)
             done_any = False
+            # orders arriving together are handled in the order they were sent (order ids
+            # increase with sending), not in the order of their table slots
+            n_arr = 0
             for k in range(n_slots):
-                if o_i[k, OI_STATUS] != O_PENDING or o_i[k, OI_ARRIVE] != t:
-                    continue
+                if o_i[k, OI_STATUS] == O_PENDING and o_i[k, OI_ARRIVE] == t:
+                    n_arr += 1
+            arriving = np.empty(n_arr, dtype=np.int64)
+            ids = np.empty(n_arr, dtype=np.int64)
+            m_ = 0
+            for k in range(n_slots):
+                if o_i[k, OI_STATUS] == O_PENDING and o_i[k, OI_ARRIVE] == t:
+                    arriving[m_] = k
+                    ids[m_] = o_i[k, OI_ID]
+                    m_ += 1
+            arriving = arriving[np.argsort(ids, kind="mergesort")]
+            for k_arr in range(n_arr):
+                k = arriving[k_arr]
                 ins = o_i[k, OI_INST]
                 off = offs[ins]
                 nt = offs[ins + 1] - off
@@ -875,4 +891,15 @@ def run_kernel(
         top[ins, T_BID_QTY] = lc_bid[off + bb] if bb >= 0 else 0.0
         top[ins, T_ASK_QTY] = lc_ask[off + ba] if ba < nt else 0.0
         top[ins, T_EX_VALUE] = vm
+        top[ins, T_OUR_BID] = np.nan
+        top[ins, T_OUR_ASK] = np.nan
+    for a in range(state[S_N_ACTIVE]):
+        k = active[a]
+        ins = o_i[k, OI_INST]
+        p = o_f[k, OF_PRICE]
+        if o_i[k, OI_SIDE] == 1:
+            if not p <= top[ins, T_OUR_BID]:  # also when nan
+                top[ins, T_OUR_BID] = p
+        elif not p >= top[ins, T_OUR_ASK]:
+            top[ins, T_OUR_ASK] = p
     return code

@@ -501,7 +501,13 @@ def run_backtest(
     risk_events: list[tuple[int, str]] = []
     state = run.state
     while True:
-        code = run.advance(next_decision, decide_on_fill)
+        stop = next_decision
+        if decide_on_fill:  # a fill produced earlier may be reported before the next decision
+            for resp in pending:  # sorted by local time
+                if resp[2] == _k.R_FILL:
+                    stop = min(stop, resp[0])
+                    break
+        code = run.advance(stop, decide_on_fill)
         if state[_k.S_N_RESP]:
             pending.extend(run.take_responses())
             pending.sort()
@@ -523,7 +529,7 @@ def run_backtest(
         info = run.books.lc_info.tolist()
         views = tuple(
             InstrumentView(b, a, bq, aq, inf[0], inf[1], inf[2])
-            for (b, a, bq, aq, _), inf in zip(top.tolist(), info, strict=True)
+            for (b, a, bq, aq, *_), inf in zip(top.tolist(), info, strict=True)
         )
         view = MarketView(t_ns=now, instruments=views, events=ev[last_row:i_row])
         last_row = i_row
@@ -558,7 +564,7 @@ def run_backtest(
             order = om.hedge(intent, best_bid=iv.best_bid, best_ask=iv.best_ask, now_ns=now)
             if order is not None:
                 _send(order, run, om, guard, known, view, now)
-        rec.add(now, mids, pos, run.acc, run.acc[:, _k.A_LAST_VALUE], quoted)
+        rec.add(now, mids, pos, run.acc, run.acc[:, _k.A_LAST_VALUE], top, quoted)
         if progress is not None:
             progress(i_row, n_rows)
         if now >= next_decision:
@@ -580,7 +586,17 @@ def run_backtest(
 class _Recorder:
     """Per-decision samples in preallocated arrays (grown by doubling)."""
 
-    FIELDS = ("mid", "position_known", "position", "cash", "value", "bid", "ask")
+    FIELDS = (
+        "mid",
+        "position_known",
+        "position",
+        "cash",
+        "value",
+        "bid",
+        "ask",
+        "target_bid",
+        "target_ask",
+    )
 
     def __init__(self, n_inst: int, capacity: int) -> None:
         self.n = 0
@@ -594,6 +610,7 @@ class _Recorder:
         known: Float64Array,
         acc: Float64Array,
         value: Float64Array,
+        top: Float64Array,
         quoted: Float64Array,
     ) -> None:
         if self.n == self.t.size:
@@ -607,8 +624,10 @@ class _Recorder:
         row[2] = acc[:, _k.A_POS]
         row[3] = acc[:, _k.A_CASH]
         row[4] = value
-        row[5] = quoted[0]
-        row[6] = quoted[1]
+        row[5] = top[:, _k.T_OUR_BID]
+        row[6] = top[:, _k.T_OUR_ASK]
+        row[7] = quoted[0]
+        row[8] = quoted[1]
         self.n = k + 1
 
     def arrays(self) -> dict[str, np.ndarray]:

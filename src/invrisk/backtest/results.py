@@ -75,7 +75,10 @@ class BacktestResult:
     equity
         ``cash + position * value(exchange mid)`` per instrument (settlement currency).
     bid, ask
-        Our best live quote per side (nan when none).
+        Our best order resting at the exchange per side at the sample time, before the
+        decision's own new orders (nan when none): what was actually in the book.
+    target_bid, target_ask
+        The best price the strategy last asked for per side (nan when it asked for none).
     fills
         :data:`FILL_DTYPE` rows in the order they were reported.
     pnl
@@ -90,6 +93,8 @@ class BacktestResult:
     equity: Float64Array
     bid: Float64Array
     ask: Float64Array
+    target_bid: Float64Array
+    target_ask: Float64Array
     fills: np.ndarray
     pnl: tuple[PnL, ...]
     orders_sent: int
@@ -112,7 +117,16 @@ class BacktestResult:
         out.mkdir(parents=True, exist_ok=True)
         cols: dict[str, object] = {"t_ns": self.t_ns}
         for i, inst in enumerate(self.instruments):
-            for name in ("mid", "position", "position_known", "equity", "bid", "ask"):
+            for name in (
+                "mid",
+                "position",
+                "position_known",
+                "equity",
+                "bid",
+                "ask",
+                "target_bid",
+                "target_ask",
+            ):
                 cols[f"{inst.name}.{name}"] = getattr(self, name)[:, i]
         paths = [out / "samples.parquet", out / "fills.parquet"]
         pq.write_table(pa.table(cols), paths[0])
@@ -138,12 +152,26 @@ def build_result(
 
     ``samples`` holds ``t_ns`` (n,) and, each of shape (n, n_instruments), ``mid``,
     ``position_known``, ``position``, ``cash``, ``value`` (of one contract at the exchange
-    mid, or the last value marked when a side of the book is empty), ``bid`` and ``ask``.
+    mid, or the last value marked when a side of the book is empty), ``bid`` and ``ask`` (our
+    best resting orders), ``target_bid`` and ``target_ask`` (the strategy's last targets).
     """
     n_inst = len(instruments)
     t_ns = np.asarray(samples["t_ns"], dtype=np.int64)
     arrays: dict[str, Float64Array] = {}
-    for name in ("mid", "position_known", "position", "cash", "value", "bid", "ask"):
+    for name in (
+        "mid",
+        "position_known",
+        "position",
+        "cash",
+        "value",
+        "bid",
+        "ask",
+        "target_bid",
+        "target_ask",
+    ):
+        if name.startswith("target_") and name not in samples:  # optional: no targets known
+            arrays[name] = np.full((t_ns.size, n_inst), np.nan)
+            continue
         a = np.asarray(samples[name], dtype=np.float64)
         if a.shape != (t_ns.size, n_inst):
             raise InvalidArgumentError(
@@ -175,6 +203,8 @@ def build_result(
         equity=equity,
         bid=arrays["bid"],
         ask=arrays["ask"],
+        target_bid=arrays["target_bid"],
+        target_ask=arrays["target_ask"],
         fills=np.array(fills, dtype=FILL_DTYPE) if fills else np.empty(0, dtype=FILL_DTYPE),
         pnl=pnl,
         orders_sent=orders_sent,
