@@ -455,7 +455,7 @@ def run_backtest(
     n_inst = len(instruments)
     if n_inst == 0:
         raise InvalidArgumentError("instruments", "an empty list", "at least one instrument")
-    ev = _check_events(events, n_inst)
+    ev = _check_events(events, n_inst).view(np.ndarray)  # a memmap stays a zero-copy view
     fee_list = [fees] * n_inst if isinstance(fees, Fees) else list(fees)
     if len(fee_list) != n_inst:
         raise InvalidArgumentError("fees", f"{len(fee_list)} entries", f"1 or {n_inst}")

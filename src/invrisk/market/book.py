@@ -176,18 +176,27 @@ def book_range(
     ev = _check_events(events)
     margin = _check_int("margin_ticks", margin_ticks, 0, MAX_TICKS)
     limit = MAX_TICKS if max_ticks is None else _check_int("max_ticks", max_ticks, 1, MAX_TICKS)
-    priced = np.isin(ev["kind"], [int(k) for k in _PRICED_KINDS]) & np.isfinite(ev["price"])
-    if not priced.any():
+    kinds_priced = [int(k) for k in _PRICED_KINDS]
+    lo_t, hi_t = math.inf, -math.inf
+    chunk = 1 << 20  # bounded temporaries on streams of millions of rows
+    for start in range(0, ev.shape[0], chunk):
+        part = ev[start : start + chunk]
+        priced = np.isin(part["kind"], kinds_priced) & np.isfinite(part["price"])
+        if priced.any():
+            ticks = np.floor(part["price"][priced] / ts + 0.5)
+            lo_t, hi_t = min(lo_t, float(ticks.min())), max(hi_t, float(ticks.max()))
+    if lo_t > hi_t:
         raise InvalidArgumentError(
             "events", "no DEPTH/SNAPSHOT/BBO/TRADE row with a finite price", "priced rows"
         )
-    ticks = np.floor(ev["price"][priced] / ts + 0.5)
-    if np.abs(ticks).max() >= _MAX_ABS_TICK:
+    if max(abs(lo_t), abs(hi_t)) >= _MAX_ABS_TICK:
         raise InvalidArgumentError("events", "a price beyond 2**53 ticks", "prices in range")
-    lo = int(ticks.min()) - margin
-    hi = int(ticks.max()) + margin
+    lo = int(lo_t) - margin
+    hi = int(hi_t) + margin
     if hi - lo + 1 <= limit:
         return BookWindow(lo, hi - lo + 1)
+    priced = np.isin(ev["kind"], kinds_priced) & np.isfinite(ev["price"])
+    ticks = np.floor(ev["price"][priced] / ts + 0.5)
     kinds = ev["kind"][priced]
     touch = (kinds == EventKind.TRADE) | (kinds == EventKind.BBO)
     centre = int(np.median(ticks[touch] if touch.any() else ticks))
