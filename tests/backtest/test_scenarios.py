@@ -371,3 +371,55 @@ def test_backends_agree_on_a_synthetic_market() -> None:
     np.testing.assert_array_equal(out[0].fills, out[1].fills)
     np.testing.assert_array_equal(out[0].equity, out[1].equity)
     assert out[0].pnl == out[1].pnl
+
+
+# --- the RiskGuard in the loop --------------------------------------------------------------
+
+
+@BACKENDS
+def test_risk_guard_limits_position_and_halts_on_drawdown(backend: str) -> None:
+    """Max position 2: a buy of 3 IOC is rejected before it is sent ("max_position"). At 200 ms
+    a bid of 0.5 at 94.0 and a buy of 1.5 IOC: the worst case 0.5 + 1.5 = 2 is allowed. The
+    book then falls 5 USDT (bid 95.0 / ask 95.2): equity drops by about 1.5 x 5 = 7.5 > the
+    5 USDT trailing drawdown, the guard HALTS, the resting bid at 94.0 is cancelled and the next
+    quote is rejected ("halted")."""
+    from invrisk.risk import GuardLimits, InstrumentLimits, RiskGuard
+
+    guard = RiskGuard(
+        limits={
+            0: InstrumentLimits(
+                max_position=2.0, max_order_qty=5.0, max_order_notional=1e6, price_band=0.5
+            )
+        },
+        guard=GuardLimits(trailing_drawdown=5.0, reduce_drawdown=5.0),
+    )
+    rows = [
+        *BOOK,
+        (250, D, 1, 95.0, 5.0),
+        (250, D, -1, 95.2, 5.0),
+        (250, D, 1, 100.0, 0.0),
+        (250, D, -1, 100.2, 0.0),
+        (600, D, 1, 94.9, 1.0),
+    ]
+    plan = {
+        100: Decision(hedges=(HedgeIntent(0, 3.0, limit_price=100.2),)),
+        200: Decision(
+            quotes=(QuoteTarget(0, (QuoteLevel(94.0, 0.5),), ()),),
+            hedges=(HedgeIntent(0, 1.5, limit_price=100.2),),
+        ),
+        400: bid(94.1, 0.5),
+    }
+    strat = Script(plan)
+    res = run_backtest(
+        events=events(rows),
+        instruments=[LINEAR],
+        strategy=strat,
+        latency=ConstantLatency(entry_ns=MS, response_ns=MS),
+        guard=guard,
+        backend=backend,
+    )
+    assert res.pnl[0].position == 1.5
+    assert res.rejections["max_position"] == 1 and res.rejections["halted"] == 1
+    assert [e[1] for e in res.risk_events] == ["ACTIVE->HALTED"]
+    assert res.cancels_sent == 1  # the resting bid at 94.0, cancelled on the halt
+    assert np.isnan(res.bid[-1, 0])
