@@ -423,3 +423,29 @@ def test_risk_guard_limits_position_and_halts_on_drawdown(backend: str) -> None:
     assert [e[1] for e in res.risk_events] == ["ACTIVE->HALTED"]
     assert res.cancels_sent == 1  # the resting bid at 94.0, cancelled on the halt
     assert np.isnan(res.bid[-1, 0])
+
+
+@BACKENDS
+def test_series_latency_is_interpolated_at_the_send_time(backend: str) -> None:
+    """Entry latency measured 1 ms at T0 and 101 ms at T0 + 200 ms: at 100 ms it is 51 ms, so
+    the bid sent at 100 ms arrives at 151 ms (front 0: the 100.0 bid level is emptied). The
+    trade at 151 ms (same instant) does not fill it, the one at 152 ms does. Response latency
+    20 ms flat: the fill is reported at 172 ms."""
+    from invrisk.backtest import SeriesLatency
+
+    rows = [
+        *BOOK,
+        (1, D, 1, 100.0, 0.0),
+        (151, TR, -1, 100.0, 0.5),
+        (152, TR, -1, 100.0, 0.25),
+        (400, D, 1, 99.9, 1.0),
+    ]
+    lat = SeriesLatency(
+        t_ns=[T0, T0 + 200 * MS], entry_ns=[1 * MS, 101 * MS], response_ns=[20 * MS, 20 * MS]
+    )
+    strat = Script({100: bid(100.0, 1.0)})
+    res = run_backtest(
+        events=events(rows), instruments=[LINEAR], strategy=strat, latency=lat, backend=backend
+    )
+    assert fills_of(res) == [(152.0, 1, 100.0, 0.25, True)]
+    assert strat.fills[0].local_ns == T0 + 172 * MS
