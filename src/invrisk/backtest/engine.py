@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -169,7 +169,6 @@ class _Known:
 
     position: Float64Array
     cash: Float64Array
-    fills: list[tuple[object, ...]] = field(default_factory=list)
 
 
 class _Run:
@@ -437,7 +436,8 @@ def run_backtest(
         Perpetual funding settles at multiples of this since the epoch (8 h: 00:00, 08:00,
         16:00 UTC) with the last FUNDING rate and MARK price seen at the exchange; 0 disables.
     guard
-        Pre-trade RiskGuard; ``None`` accepts every order.
+        Pre-trade RiskGuard; ``None`` accepts every order. Its equity triggers see the sum of
+        the instruments' equities, so they must share one settlement currency.
     price_tolerance_ticks, qty_tolerance
         Order-manager tolerances: a resting order within this many ticks of the target price,
         and whose leaves are within this fraction of the target size, stays (a partly filled
@@ -465,6 +465,13 @@ def run_backtest(
         raise InvalidArgumentError("funding_interval_ns", funding_interval_ns, "an int >= 0")
     if backend not in ("numba", "python"):
         raise InvalidArgumentError("backend", backend, "'numba' or 'python'")
+    settles = {i.settle for i in instruments}
+    if guard is not None and len(settles) > 1:
+        raise InvalidArgumentError(
+            "guard",
+            f"instruments settled in {sorted(settles)}",
+            "instruments of one settlement currency (account equity is not converted)",
+        )
     run = _Run(
         events=ev,
         instruments=instruments,
