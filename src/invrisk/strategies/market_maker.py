@@ -50,7 +50,8 @@ with :func:`~invrisk.quoting.shaped_sizes`, rounds them with
 Both are hysteresis, against different anchors. The strategy compares the new price with its
 *previous target* (``requote_ticks = R``); the order manager compares each *resting order* with
 the target it receives (:meth:`invrisk.order_manager.OrderManager.reconcile`: kept while
-``round(|Δ| / tick) <= T``, and only if its leaves equal the level size). With ``R >= T`` the
+``round(|Δ| / tick) <= T``, and only if its leaves match the level size within the order
+manager's ``qty_tolerance``, 0 by default). With ``R >= T`` the
 order manager's tolerance never binds: a moved target is more than ``R >= T`` ticks from the
 order resting at the previous target, so the order is replaced, and an unmoved target matches
 it exactly; resting orders are then always exactly at the target. With ``R < T`` the order
