@@ -73,7 +73,8 @@ class BacktestResult:
     position, position_known
         True position (exchange side) and the position the strategy had been told of.
     equity
-        ``cash + position * value(exchange mid)`` per instrument (settlement currency).
+        ``cash + position * value(exchange mid)`` per instrument (settlement currency); when a
+        side of the exchange book is empty, the value last marked.
     bid, ask
         Our best order resting at the exchange per side at the sample time, before the
         decision's own new orders (nan when none): what was actually in the book.
