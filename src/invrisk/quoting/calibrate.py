@@ -481,10 +481,41 @@ def calibrate_intensity(
         Empty or malformed ``events``, a non-positive ``interval_ns`` or ``tick_size``, no
         interval, or no trade of the requested side inside the intervals.
     """
+    return _intensity_fits(
+        events,
+        mid_ns=mid_ns,
+        mid=mid,
+        tick_size=tick_size,
+        interval_ns=interval_ns,
+        max_depth_ticks=max_depth_ticks,
+        sides=(side,),
+        clock=clock,
+        start_ns=start_ns,
+        end_ns=end_ns,
+        reference=reference,
+    )[0]
+
+
+def _intensity_fits(
+    events: object,
+    *,
+    mid_ns: ArrayLike,
+    mid: ArrayLike,
+    tick_size: float,
+    interval_ns: int,
+    max_depth_ticks: int,
+    sides: tuple[IntensitySide, ...],
+    clock: Clock,
+    start_ns: int | None,
+    end_ns: int | None,
+    reference: Reference,
+) -> list[IntensityEstimate]:
+    """:func:`calibrate_intensity` for several sides, sharing the trades, mids and grid."""
     if clock not in ("exch_ns", "local_ns"):
         raise InvalidArgumentError("clock", clock, "'exch_ns' or 'local_ns'")
-    if side not in ("bid", "ask", "both"):
-        raise InvalidArgumentError("side", side, "'bid', 'ask' or 'both'")
+    for side in sides:
+        if side not in ("bid", "ask", "both"):
+            raise InvalidArgumentError("side", side, "'bid', 'ask' or 'both'")
     dt_ns = _int_ns("interval_ns", interval_ns, positive=True)
     tick = _positive_float("tick_size", tick_size)
     n_levels = _count("max_depth_ticks", max_depth_ticks, 2)
@@ -503,88 +534,93 @@ def calibrate_intensity(
     n_valid = int(valid.sum())
     if n_valid == 0:
         raise InvalidArgumentError("mid", "no finite mid at an interval start", "a finite mid")
-    signs = {"bid": (_SELLER,), "ask": (_BUYER,), "both": (_SELLER, _BUYER)}[side]
     if reference not in ("interval_start", "pre_trade"):
         raise InvalidArgumentError("reference", reference, "'interval_start' or 'pre_trade'")
     trade_mid = None
     if reference == "pre_trade":
         j = np.searchsorted(t, t_tr, side="left") - 1
         trade_mid = np.where(j >= 0, m[np.maximum(j, 0)], np.nan)
-    depth: Float64Array = (np.arange(n_levels, dtype=np.float64) + 0.5) * tick
-    reached = np.zeros(n_levels, dtype=np.int64)
-    cat = np.zeros(n_levels + 1, dtype=np.int64)
-    n_trades = 0
-    for sign in signs:
-        deepest, used = _deepest_levels(
-            t_tr,
-            s_tr,
-            p_tr,
-            sign,
-            start=start,
-            dt_ns=dt_ns,
-            ref_mid=ref,
-            tick=tick,
-            n_levels=n_levels,
-            trade_mid=trade_mid,
+    out: list[IntensityEstimate] = []
+    for side in sides:
+        signs = {"bid": (_SELLER,), "ask": (_BUYER,), "both": (_SELLER, _BUYER)}[side]
+        depth: Float64Array = (np.arange(n_levels, dtype=np.float64) + 0.5) * tick
+        reached = np.zeros(n_levels, dtype=np.int64)
+        cat = np.zeros(n_levels + 1, dtype=np.int64)
+        n_trades = 0
+        for sign in signs:
+            deepest, used = _deepest_levels(
+                t_tr,
+                s_tr,
+                p_tr,
+                sign,
+                start=start,
+                dt_ns=dt_ns,
+                ref_mid=ref,
+                tick=tick,
+                n_levels=n_levels,
+                trade_mid=trade_mid,
+            )
+            n_trades += used
+            d = deepest[valid]
+            cat += np.bincount(d + 1, minlength=n_levels + 1)[: n_levels + 1]
+            reached += np.array([(d >= j).sum() for j in range(n_levels)], dtype=np.int64)
+        if n_trades == 0:
+            raise InvalidArgumentError(
+                "events", f"no {side}-side trade in the intervals", "at least one TRADE row"
+            )
+        n_tot = n_valid * len(signs)
+        dt_s = dt_ns / NS_PER_SECOND
+        with np.errstate(divide="ignore"):
+            rate = -np.log1p(-reached / n_tot) / dt_s
+        # Starting point: OLS of log rate on depth over the levels that are neither 0 nor n.
+        usable = (reached > 0) & (reached < n_tot)
+        if usable.sum() >= 2:
+            slope, intercept = np.polyfit(depth[usable], np.log(rate[usable]), 1)
+            guess = (float(intercept), max(float(-slope), _K_BOUNDS_PER_TICK[0] / tick * 10))
+        else:
+            guess = (
+                math.log(max(float(np.nanmax(rate[np.isfinite(rate)], initial=1.0)), 1e-6)),
+                1.0 / tick,
+            )
+        log_a, k, loglik = _fit_a_k(cat, depth, dt_s, tick, guess)
+        p, g = _category_probs(log_a, k, depth, dt_s)
+        info = n_tot * (g.T * (1.0 / np.maximum(p, 1e-300))) @ g
+        try:
+            cov = np.linalg.inv(info)
+            se_log_a, se_k = math.sqrt(max(cov[0, 0], 0.0)), math.sqrt(max(cov[1, 1], 0.0))
+            corr = float(cov[0, 1] / (se_log_a * se_k)) if se_log_a > 0 and se_k > 0 else math.nan
+        except np.linalg.LinAlgError:
+            se_log_a = se_k = corr = math.inf
+        status: FitStatus = "ok"
+        lo_k, hi_k = (b / tick for b in _K_BOUNDS_PER_TICK)
+        if usable.sum() < 2:
+            status = "too_few_levels"
+        elif k <= lo_k * (1 + 1e-6) or k >= hi_k * (1 - 1e-6):
+            status = "k_at_bound"
+        a = math.exp(log_a)
+        for arr in (depth, reached, rate):
+            arr.setflags(write=False)
+        out.append(
+            IntensityEstimate(
+                a_per_s=a,
+                a_se_per_s=a * se_log_a,
+                k_per_price=k,
+                k_se_per_price=se_k,
+                log_a_se=se_log_a,
+                corr_log_a_k=corr,
+                depth=depth,
+                reached_intervals=reached,
+                rate_per_s=rate,
+                exposure_s=n_valid * dt_s,
+                n_intervals=n_valid,
+                interval_ns=dt_ns,
+                side=side,
+                n_trades=n_trades,
+                status=status,
+                log_likelihood=loglik,
+            )
         )
-        n_trades += used
-        d = deepest[valid]
-        cat += np.bincount(d + 1, minlength=n_levels + 1)[: n_levels + 1]
-        reached += np.array([(d >= j).sum() for j in range(n_levels)], dtype=np.int64)
-    if n_trades == 0:
-        raise InvalidArgumentError(
-            "events", f"no {side}-side trade in the intervals", "at least one TRADE row"
-        )
-    n_tot = n_valid * len(signs)
-    dt_s = dt_ns / NS_PER_SECOND
-    with np.errstate(divide="ignore"):
-        rate = -np.log1p(-reached / n_tot) / dt_s
-    # Starting point: OLS of log rate on depth over the levels that are neither 0 nor n.
-    usable = (reached > 0) & (reached < n_tot)
-    if usable.sum() >= 2:
-        slope, intercept = np.polyfit(depth[usable], np.log(rate[usable]), 1)
-        guess = (float(intercept), max(float(-slope), _K_BOUNDS_PER_TICK[0] / tick * 10))
-    else:
-        guess = (
-            math.log(max(float(np.nanmax(rate[np.isfinite(rate)], initial=1.0)), 1e-6)),
-            1.0 / tick,
-        )
-    log_a, k, loglik = _fit_a_k(cat, depth, dt_s, tick, guess)
-    p, g = _category_probs(log_a, k, depth, dt_s)
-    info = n_tot * (g.T * (1.0 / np.maximum(p, 1e-300))) @ g
-    try:
-        cov = np.linalg.inv(info)
-        se_log_a, se_k = math.sqrt(max(cov[0, 0], 0.0)), math.sqrt(max(cov[1, 1], 0.0))
-        corr = float(cov[0, 1] / (se_log_a * se_k)) if se_log_a > 0 and se_k > 0 else math.nan
-    except np.linalg.LinAlgError:
-        se_log_a = se_k = corr = math.inf
-    status: FitStatus = "ok"
-    lo_k, hi_k = (b / tick for b in _K_BOUNDS_PER_TICK)
-    if usable.sum() < 2:
-        status = "too_few_levels"
-    elif k <= lo_k * (1 + 1e-6) or k >= hi_k * (1 - 1e-6):
-        status = "k_at_bound"
-    a = math.exp(log_a)
-    for arr in (depth, reached, rate):
-        arr.setflags(write=False)
-    return IntensityEstimate(
-        a_per_s=a,
-        a_se_per_s=a * se_log_a,
-        k_per_price=k,
-        k_se_per_price=se_k,
-        log_a_se=se_log_a,
-        corr_log_a_k=corr,
-        depth=depth,
-        reached_intervals=reached,
-        rate_per_s=rate,
-        exposure_s=n_valid * dt_s,
-        n_intervals=n_valid,
-        interval_ns=dt_ns,
-        side=side,
-        n_trades=n_trades,
-        status=status,
-        log_likelihood=loglik,
-    )
+    return out
 
 
 # -- rolling -----------------------------------------------------------------------------------
@@ -793,22 +829,19 @@ class RollingCalibrator:
         ev[self.clock] = self._tt
         try:
             sig = calibrate_sigma(self._mt, self._mp, interval_ns=self.sigma_interval_ns)
-            fits = [
-                calibrate_intensity(
-                    ev,
-                    mid_ns=self._mt,
-                    mid=self._mp,
-                    tick_size=self.tick_size,
-                    interval_ns=self.interval_ns,
-                    max_depth_ticks=self.max_depth_ticks,
-                    side=s,
-                    clock=self.clock,
-                    start_ns=start,
-                    end_ns=now,
-                    reference=self.reference,
-                )
-                for s in ("bid", "ask")
-            ]
+            fits = _intensity_fits(
+                ev,
+                mid_ns=self._mt,
+                mid=self._mp,
+                tick_size=self.tick_size,
+                interval_ns=self.interval_ns,
+                max_depth_ticks=self.max_depth_ticks,
+                sides=("bid", "ask"),
+                clock=self.clock,
+                start_ns=start,
+                end_ns=now,
+                reference=self.reference,
+            )
         except InvalidArgumentError as exc:
             return f"fit failed on the current window: {exc}"
         bad = [f.side for f in fits if f.status != "ok"]
