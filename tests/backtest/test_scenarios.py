@@ -74,6 +74,7 @@ class Script:
         self.plan = plan
         self.fills: list[Fill] = []
         self.views: list[MarketView] = []
+        self.cash: list[float] = []
 
     def on_start(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -83,6 +84,7 @@ class Script:
 
     def decide(self, view: MarketView, account: AccountView) -> Decision:
         self.views.append(view)
+        self.cash.append(float(account.cash[0]))
         return self.plan.get(round((view.t_ns - T0) / MS), Decision())
 
 
@@ -326,8 +328,19 @@ def test_funding_settles_at_the_interval_with_last_rate_and_mark(backend: str) -
         (1500, D, 1, 99.9, 1.0),
     ]
     plan = {100: Decision(hedges=(HedgeIntent(0, 2.0, limit_price=100.2),))}
-    res, _ = run(rows, plan, backend=backend, funding_ms=1000)
+    res, strat = run(rows, plan, backend=backend, funding_ms=1000)
     np.testing.assert_allclose(res.pnl[0].funding, -2.0 * 100.5 * 0.0001, rtol=1e-12)
+    # reported like an account update, one response latency (1 ms) later
+    f = res.funding
+    assert f.size == 1 and int(f["exch_ns"][0]) == T0 + 1000 * MS
+    assert int(f["local_ns"][0]) == T0 + 1001 * MS
+    assert (f["position"][0], f["rate"][0], f["value"][0]) == (2.0, 0.0001, 100.5)
+    np.testing.assert_allclose(f["payment"][0], -0.0201, rtol=1e-12)
+    # the strategy's cash includes it from the first decision after it was reported
+    t_ms = [round((v.t_ns - T0) / MS) for v in strat.views]
+    cash = dict(zip(t_ms, strat.cash, strict=True))
+    np.testing.assert_allclose(cash[1000], -2.0 * 100.2, rtol=1e-12)
+    np.testing.assert_allclose(cash[1100], -2.0 * 100.2 - 0.0201, rtol=1e-12)
     p = res.pnl[0]
     np.testing.assert_allclose(p.total, p.spread + p.inventory - p.fees + p.funding, atol=1e-12)
 
@@ -449,3 +462,21 @@ def test_series_latency_is_interpolated_at_the_send_time(backend: str) -> None:
     )
     assert fills_of(res) == [(152.0, 1, 100.0, 0.25, True)]
     assert strat.fills[0].local_ns == T0 + 172 * MS
+
+
+def test_parquet_output_round_trips(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Samples, fills and funding written to Parquet read back equal (pyarrow)."""
+    import pyarrow.parquet as pq
+
+    rows = [*BOOK, (150, TR, -1, 99.9, 0.4), (500, FU, 0, 0.0001, 0.0), (1500, D, 1, 99.9, 1.0)]
+    res, _ = run(rows, {100: bid(100.0, 1.0)}, backend="numba", funding_ms=1000)
+    paths = res.to_parquet(tmp_path / "out")
+    assert [p.name for p in paths] == ["samples.parquet", "fills.parquet", "funding.parquet"]
+    samples = pq.read_table(paths[0]).to_pydict()
+    np.testing.assert_array_equal(samples["t_ns"], res.t_ns)
+    np.testing.assert_array_equal(samples["BTCUSDT.position"], res.position[:, 0])
+    np.testing.assert_array_equal(samples["BTCUSDT.equity"], res.equity[:, 0])
+    fills = pq.read_table(paths[1]).to_pydict()
+    assert fills["qty"] == [0.4] and fills["price"] == [100.0]
+    funding = pq.read_table(paths[2]).to_pydict()
+    assert funding["position"] == [0.4] and funding["rate"] == [0.0001]

@@ -47,10 +47,17 @@ from invrisk.backtest.models import (
     RiskAverseQueue,
     SeriesLatency,
 )
-from invrisk.backtest.results import FILL_DTYPE, BacktestResult, PnL, summary_metrics
+from invrisk.backtest.results import (
+    FILL_DTYPE,
+    FUNDING_DTYPE,
+    BacktestResult,
+    PnL,
+    summary_metrics,
+)
 
 __all__ = [
     "FILL_DTYPE",
+    "FUNDING_DTYPE",
     "BacktestResult",
     "ConstantLatency",
     "Fees",

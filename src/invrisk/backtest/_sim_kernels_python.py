@@ -87,6 +87,7 @@ R_FILL = 3
 R_CANCELLED = 4
 R_CANCEL_REJECT = 5
 R_EXPIRED = 6
+R_FUNDING = 7  # a funding payment (account update), not about an order
 
 REJ_NONE = 0
 REJ_POST_ONLY_CROSS = 1
@@ -519,7 +520,7 @@ def run_kernel(
     stop = stop_ns
     code = STOP_TIME
     while True:
-        if state[S_N_RESP] + 3 * n_slots + 8 > cap:
+        if state[S_N_RESP] + 3 * n_slots + n_inst + 8 > cap:
             code = STOP_BUFFER
             break
         if i >= n and j >= n:
@@ -841,6 +842,20 @@ def run_kernel(
                     pay = -pos * v * rate
                     acc[ins, A_CASH] += pay
                     acc[ins, A_FUNDING] += pay
+                    # reported to us like any account update: instrument in RI_ID, the
+                    # position in RF_QTY, the payment in RF_FEE, the rate in RF_MID
+                    n_r = state[S_N_RESP]
+                    r_i[n_r, RI_KIND] = R_FUNDING
+                    r_i[n_r, RI_ID] = ins
+                    r_i[n_r, RI_CODE] = REJ_NONE
+                    r_i[n_r, RI_MAKER] = 0
+                    r_i[n_r, RI_EXCH] = t
+                    r_i[n_r, RI_LOCAL] = t + latency_at(t, lat_t, lat_resp)
+                    r_f[n_r, RF_PRICE] = v
+                    r_f[n_r, RF_QTY] = pos
+                    r_f[n_r, RF_FEE] = pay
+                    r_f[n_r, RF_MID] = rate
+                    state[S_N_RESP] = n_r + 1
             state[S_NEXT_FUNDING] = t + state[S_FUNDING_INTERVAL]
         else:
             # --- market data as we receive it ----------------------------------------------

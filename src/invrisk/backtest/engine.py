@@ -502,6 +502,7 @@ def run_backtest(
     rec = _Recorder(n_inst, span // interval + 16)
     pending: list[_Response] = []
     fills: list[tuple[object, ...]] = []
+    funding: list[tuple[object, ...]] = []
     quoted = np.full((2, n_inst), np.nan)  # the strategy's best target bid / ask
     last_row = 0
     n_rows = ev.size
@@ -526,7 +527,7 @@ def run_backtest(
         if pending and pending[0][0] <= now:
             k_deliver = 0
             while k_deliver < len(pending) and pending[k_deliver][0] <= now:
-                _deliver(pending[k_deliver], run, om, known, strategy, fills)
+                _deliver(pending[k_deliver], run, om, known, strategy, fills, funding)
                 k_deliver += 1
             del pending[:k_deliver]
         if code == _k.STOP_END:
@@ -580,6 +581,7 @@ def run_backtest(
         instruments=tuple(instruments),
         samples=rec.arrays(),
         fills=fills,
+        funding=funding,
         account=run.acc.copy(),
         orders_sent=om.n_sent,
         cancels_sent=om.n_cancels_sent,
@@ -681,8 +683,15 @@ def _deliver(
     known: _Known,
     strategy: Strategy,
     fills: list[tuple[object, ...]],
+    funding: list[tuple[object, ...]],
 ) -> None:
     local, _, kind, oid, code, exch, maker, price, qty, fee, mid = resp
+    if (
+        kind == _k.R_FUNDING
+    ):  # oid is the instrument; fee the payment, price the value, mid the rate
+        known.cash[oid] += fee
+        funding.append((exch, local, oid, qty, mid, price, fee))
+        return
     if kind == _k.R_ACK:
         om.on_ack(oid, now_ns=local)
     elif kind == _k.R_REJECT:

@@ -23,7 +23,7 @@ from invrisk.backtest import _sim_kernels_python as _k
 from invrisk.errors import InvalidArgumentError
 from invrisk.instruments import Instrument
 
-__all__ = ["FILL_DTYPE", "BacktestResult", "PnL", "summary_metrics"]
+__all__ = ["FILL_DTYPE", "FUNDING_DTYPE", "BacktestResult", "PnL", "summary_metrics"]
 
 FILL_DTYPE = np.dtype(
     [
@@ -41,6 +41,21 @@ FILL_DTYPE = np.dtype(
 )
 """One fill: exchange and local times, side +1/-1, price, qty (contracts), fee (settlement
 currency, negative = rebate), maker flag and the exchange mid (price) at the fill."""
+
+FUNDING_DTYPE = np.dtype(
+    [
+        ("exch_ns", np.int64),
+        ("local_ns", np.int64),
+        ("instrument", np.int32),
+        ("position", np.float64),
+        ("rate", np.float64),
+        ("value", np.float64),
+        ("payment", np.float64),
+    ]
+)
+"""One funding settlement: when it happened and was reported, the position (contracts), the
+rate (per interval), the value of one contract it used (mark, or mid without a mark; settlement
+currency) and the payment received (negative = paid)."""
 
 SECONDS_PER_YEAR = 365 * 86_400
 
@@ -82,6 +97,8 @@ class BacktestResult:
         The best price the strategy last asked for per side (nan when it asked for none).
     fills
         :data:`FILL_DTYPE` rows in the order they were reported.
+    funding
+        :data:`FUNDING_DTYPE` rows, one per settlement with a position.
     pnl
         :class:`PnL` per instrument at the end.
     """
@@ -97,6 +114,7 @@ class BacktestResult:
     target_bid: Float64Array
     target_ask: Float64Array
     fills: np.ndarray
+    funding: np.ndarray
     pnl: tuple[PnL, ...]
     orders_sent: int
     cancels_sent: int
@@ -110,7 +128,7 @@ class BacktestResult:
         return summary_metrics(self, markouts_s=markouts_s)
 
     def to_parquet(self, directory: str | Path) -> list[Path]:
-        """Write ``samples.parquet`` and ``fills.parquet`` into ``directory`` (created)."""
+        """Write ``samples.parquet``, ``fills.parquet`` and ``funding.parquet`` (directory made)."""
         import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
         import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
 
@@ -129,10 +147,13 @@ class BacktestResult:
                 "target_ask",
             ):
                 cols[f"{inst.name}.{name}"] = getattr(self, name)[:, i]
-        paths = [out / "samples.parquet", out / "fills.parquet"]
+        paths = [out / "samples.parquet", out / "fills.parquet", out / "funding.parquet"]
         pq.write_table(pa.table(cols), paths[0])
-        names = FILL_DTYPE.names or ()
-        pq.write_table(pa.table({n: self.fills[n] for n in names}), paths[1])
+        for path, rows, dtype in (
+            (paths[1], self.fills, FILL_DTYPE),
+            (paths[2], self.funding, FUNDING_DTYPE),
+        ):
+            pq.write_table(pa.table({n: rows[n] for n in dtype.names or ()}), path)
         return paths
 
 
@@ -142,6 +163,7 @@ def build_result(
     samples: dict[str, np.ndarray],
     fills: list[tuple[object, ...]],
     account: Float64Array,
+    funding: list[tuple[object, ...]] | None = None,
     orders_sent: int,
     cancels_sent: int,
     rejections: dict[str, int],
@@ -207,6 +229,9 @@ def build_result(
         target_bid=arrays["target_bid"],
         target_ask=arrays["target_ask"],
         fills=np.array(fills, dtype=FILL_DTYPE) if fills else np.empty(0, dtype=FILL_DTYPE),
+        funding=(
+            np.array(funding, dtype=FUNDING_DTYPE) if funding else np.empty(0, dtype=FUNDING_DTYPE)
+        ),
         pnl=pnl,
         orders_sent=orders_sent,
         cancels_sent=cancels_sent,
