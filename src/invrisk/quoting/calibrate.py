@@ -375,7 +375,15 @@ def _deepest_levels(
     level = np.floor(depth_ticks - 0.5 + _DEPTH_TOL_TICKS).astype(np.int64)
     level = np.minimum(level, n_levels - 1)
     deepest = np.full(n, -1, dtype=np.int64)
-    np.maximum.at(deepest, idx, level)
+    if idx.size:
+        # per-interval maximum: group the (time-ordered) trades by interval and reduce each
+        # contiguous group (np.maximum.at does the same, an order of magnitude slower)
+        if idx.size > 1 and bool(np.any(idx[1:] < idx[:-1])):
+            order = np.argsort(idx, kind="stable")
+            idx, level = idx[order], level[order]
+        starts = np.flatnonzero(np.concatenate(([True], idx[1:] != idx[:-1])))
+        # a trade inside half a tick of the mid reaches no level (-1), as no trade at all
+        deepest[idx[starts]] = np.maximum(np.maximum.reduceat(level, starts), -1)
     return deepest, int(idx.shape[0])
 
 
