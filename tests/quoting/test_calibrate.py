@@ -343,3 +343,27 @@ def test_pre_trade_reference_recovers_a_fast_market_from_the_replayed_book() -> 
         assert stale.a_per_s < 0.5 * a_true and stale.k_per_price < 0.6 * k_true
     with pytest.raises(InvalidArgumentError, match="reference"):
         calibrate_intensity(ev, reference="mid", **kw)  # type: ignore[arg-type]
+
+
+def test_deepest_levels_equal_an_unbuffered_maximum_per_interval() -> None:
+    """The grouped reduce gives, per interval, the same deepest level as ``np.maximum.at`` (an
+    independent reference), on sorted and shuffled trade times, trades inside half a tick of
+    the mid counting as none (-1)."""
+    rng = np.random.default_rng(0)
+    for trial in range(200):
+        n, m = int(rng.integers(1, 50)), int(rng.integers(0, 300))
+        t = np.sort(rng.integers(0, n * 100, m)).astype(np.int64)
+        if trial % 3 == 0:
+            rng.shuffle(t)
+        side = rng.choice([-1, 1], m).astype(np.int8)
+        price = 100 + rng.normal(0, 0.5, m)
+        ref = 100 + rng.normal(0, 0.1, n)
+        got, _ = cal._deepest_levels(
+            t, side, price, 1, start=0, dt_ns=100, ref_mid=ref, tick=0.1, n_levels=10
+        )
+        buy = side == 1
+        idx = t[buy] // 100
+        level = np.floor((price[buy] - ref[idx]) / 0.1 - 0.5 + 1e-9).astype(np.int64)
+        want = np.full(n, -1, dtype=np.int64)
+        np.maximum.at(want, idx, np.minimum(level, 9))
+        np.testing.assert_array_equal(got, want)
