@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -367,3 +368,28 @@ def test_deepest_levels_equal_an_unbuffered_maximum_per_interval() -> None:
         want = np.full(n, -1, dtype=np.int64)
         np.maximum.at(want, idx, np.minimum(level, 9))
         np.testing.assert_array_equal(got, want)
+
+
+def test_warm_start_finds_the_same_maximum(market: SyntheticMarket) -> None:
+    """Starting the fit from another estimate (as the rolling calibrator does from the previous
+    window's) reaches the same maximum-likelihood estimate as the OLS start."""
+    kw = {
+        "mid_ns": market.mid_ns,
+        "mid": market.mid,
+        "tick_size": market.tick_size,
+        "interval_ns": 100 * NS_PER_MS,
+        "max_depth_ticks": LEVELS,
+        "sides": ("bid", "ask"),
+        "clock": "exch_ns",
+        "start_ns": None,
+        "end_ns": None,
+        "reference": "interval_start",
+    }
+    cold = cal._intensity_fits(market.events, **kw)  # type: ignore[arg-type]
+    far = [replace(e, a_per_s=3 * e.a_per_s, k_per_price=0.5 * e.k_per_price) for e in cold]
+    warm = cal._intensity_fits(market.events, warm=tuple(far), **kw)  # type: ignore[arg-type]
+    for c, w in zip(cold, warm, strict=True):
+        np.testing.assert_allclose(
+            [w.a_per_s, w.k_per_price], [c.a_per_s, c.k_per_price], rtol=1e-6
+        )
+        np.testing.assert_allclose(w.log_likelihood, c.log_likelihood, rtol=1e-12)

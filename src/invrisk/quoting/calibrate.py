@@ -517,8 +517,13 @@ def _intensity_fits(
     start_ns: int | None,
     end_ns: int | None,
     reference: Reference,
+    warm: tuple[IntensityEstimate, ...] | None = None,
 ) -> list[IntensityEstimate]:
-    """:func:`calibrate_intensity` for several sides, sharing the trades, mids and grid."""
+    """:func:`calibrate_intensity` for several sides, sharing the trades, mids and grid.
+
+    ``warm`` (one estimate per side, e.g. the previous window's) starts each optimisation from
+    that estimate instead of the OLS guess: the same maximum, found in fewer steps.
+    """
     if clock not in ("exch_ns", "local_ns"):
         raise InvalidArgumentError("clock", clock, "'exch_ns' or 'local_ns'")
     for side in sides:
@@ -590,6 +595,9 @@ def _intensity_fits(
                 math.log(max(float(np.nanmax(rate[np.isfinite(rate)], initial=1.0)), 1e-6)),
                 1.0 / tick,
             )
+        if warm is not None:
+            prev = warm[len(out)]
+            guess = (math.log(prev.a_per_s), prev.k_per_price)
         log_a, k, loglik = _fit_a_k(cat, depth, dt_s, tick, guess)
         p, g = _category_probs(log_a, k, depth, dt_s)
         info = n_tot * (g.T * (1.0 / np.maximum(p, 1e-300))) @ g
@@ -849,6 +857,7 @@ class RollingCalibrator:
                 start_ns=start,
                 end_ns=now,
                 reference=self.reference,
+                warm=None if self._last is None else (self._last[2], self._last[3]),
             )
         except InvalidArgumentError as exc:
             return f"fit failed on the current window: {exc}"
