@@ -1,0 +1,171 @@
+"""Side-by-side with hftbacktest 2.4.4: one stream, one quoting logic, whole-process wall time.
+
+Prints one JSON line. The 5,000,000-event synthetic benchmark stream is written once, as
+invrisk's ``.npy`` (memory-mapped by the invrisk process) and as hftbacktest's event array
+(``.npz``; MARK/INDEX/FUNDING rows dropped, the initial CLEAR dropped: hftbacktest starts from
+an empty book). Each side then runs in a fresh Python process, timed from outside from start
+to result: import, load, backtest. The quoting logic is the same on both sides (every 100 ms,
+GLFT's closed form with fixed coefficients, one 0.001 BTC lot per side, post-only, inventory
+cap), 10 ms entry and response latency, power-2 probabilistic queue, no partial fills, maker
+-1 bp / taker 5 bp. (With hftbacktest's partial-fill exchange this run stops after 1,859
+decisions: ``elapse`` returns error code 14, and continuing past it panics in its Rust core;
+its no-partial-fill exchange completes, so both sides run without partial fills.) invrisk
+runs the quoter as a plain-Python strategy; hftbacktest requires a numba one
+(``_hbt_quoter.py``), compiled in every process (its strategies are not cacheable).
+
+hftbacktest runs in its own virtualenv: ``HBT_PYTHON`` (default ``/tmp/hbt-venv/bin/python``);
+if it does not exist it is created and ``hftbacktest==2.4.4`` installed from the package
+registry. The two engines' fill models differ in details, so fill counts are reported, not
+required to match.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import machine
+
+from invrisk.data.synthetic_market import benchmark_stream
+
+N = 5_000_000
+C1, C2 = 0.3, 0.05  # USDT: half-spread and skew per lot
+HBT_PYTHON = Path(os.environ.get("HBT_PYTHON", "/tmp/hbt-venv/bin/python"))
+
+INVRISK_PROCESS = """
+import math, sys
+import numpy as np
+from invrisk.backtest import Fees, ProbQueue, run_backtest, ConstantLatency
+from invrisk.data.synthetic_market import synthetic_perpetual
+from invrisk.strategy import Decision, QuoteTarget
+
+C1, C2, LOT, Q_MAX = {c1}, {c2}, 0.001, 10.0
+
+class Quoter:
+    def on_start(self, ctx):
+        self.tick = ctx.instruments[0].tick_size
+    def on_fill(self, fill):
+        pass
+    def decide(self, view, account):
+        iv = view.instruments[0]
+        bb, ba = iv.best_bid, iv.best_ask
+        if not (bb < ba):
+            return Decision()
+        mid, q, t = 0.5 * (bb + ba), account.position[0] / LOT, self.tick
+        bid = min(math.floor((mid - (C1 + (q + 0.5) * C2)) / t), round(ba / t) - 1) * t
+        ask = max(math.ceil((mid + (C1 - (q - 0.5) * C2)) / t), round(bb / t) + 1) * t
+        return Decision(quotes=(QuoteTarget.two_sided(
+            0, bid=bid if q < Q_MAX else None, ask=ask if q > -Q_MAX else None,
+            bid_qty=LOT, ask_qty=LOT),))
+
+events = np.load(sys.argv[1], mmap_mode="r")
+r = run_backtest(events=events, instruments=[synthetic_perpetual("linear")], strategy=Quoter(),
+                 fees=Fees(maker=-0.0001, taker=0.0005), queue=ProbQueue("power", 2.0),
+                 partial_fills=False,
+                 latency=ConstantLatency(entry_ns=10_000_000, response_ns=10_000_000))
+print("RESULT", r.t_ns.size, r.pnl[0].position, r.fills.size)
+"""
+
+
+def to_hftbacktest(events: np.ndarray) -> np.ndarray:
+    """invrisk EVENT_DTYPE rows -> hftbacktest 2.x event rows (book and trade rows)."""
+    buy, sell, exch, local = 1 << 29, 1 << 28, 1 << 31, 1 << 30
+    keep = np.isin(events["kind"], [1, 2, 4])  # DEPTH, SNAPSHOT, TRADE
+    e = events[keep]
+    out = np.zeros(
+        e.size,
+        dtype=np.dtype(
+            [
+                ("ev", "<u8"),
+                ("exch_ts", "<i8"),
+                ("local_ts", "<i8"),
+                ("px", "<f8"),
+                ("qty", "<f8"),
+                ("order_id", "<u8"),
+                ("ival", "<i8"),
+                ("fval", "<f8"),
+            ],
+            align=True,
+        ),
+    )
+    k = e["kind"]
+    # hftbacktest codes: DEPTH_EVENT 1, TRADE_EVENT 2, DEPTH_SNAPSHOT_EVENT 4
+    code = np.select([k == 1, k == 2, k == 4], [1, 4, 2]).astype(np.uint64)
+    side = np.where(e["side"] == 1, buy, np.where(e["side"] == -1, sell, 0)).astype(np.uint64)
+    out["ev"] = code | side | np.uint64(exch) | np.uint64(local)
+    out["exch_ts"], out["local_ts"] = e["exch_ns"], e["local_ns"]
+    out["px"], out["qty"] = e["price"], e["qty"]
+    return out
+
+
+def ensure_hftbacktest() -> Path:
+    if not HBT_PYTHON.exists():
+        venv = HBT_PYTHON.parent.parent
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pip = [str(HBT_PYTHON), "-m", "pip", "install", "-q", "hftbacktest==2.4.4"]
+        subprocess.run(pip, check=True)
+    return HBT_PYTHON
+
+
+def timed(cmd: list[str]) -> tuple[float, list[str]]:
+    t0 = time.perf_counter()
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    elapsed = time.perf_counter() - t0
+    result = next(line for line in out.splitlines() if line.startswith("RESULT"))
+    return elapsed, result.split()[1:]
+
+
+def main() -> None:
+    hbt_python = ensure_hftbacktest()
+    market = benchmark_stream(N, seed=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        ours = Path(tmp) / "stream.npy"
+        np.save(ours, market.events)
+        theirs = Path(tmp) / "stream.npz"
+        np.savez(theirs, data=to_hftbacktest(market.events))
+        code = INVRISK_PROCESS.format(c1=C1, c2=C2)
+        quoter = str(Path(__file__).parent / "_hbt_quoter.py")
+        timed([sys.executable, "-c", code, str(ours)])  # numba cache warm for invrisk
+        t_inv, r_inv = min(
+            (timed([sys.executable, "-c", code, str(ours)]) for _ in range(2)), key=lambda x: x[0]
+        )
+        t_hbt, r_hbt = min(
+            (timed([str(hbt_python), quoter, str(theirs), str(C1), str(C2)]) for _ in range(2)),
+            key=lambda x: x[0],
+        )
+    print(
+        json.dumps(
+            {
+                "bench": "vs_hftbacktest",
+                "events": N,
+                "invrisk_process_s": round(t_inv, 2),
+                "hftbacktest_process_s": round(t_hbt, 2),
+                "ratio": round(t_inv / t_hbt, 3),
+                "invrisk": {
+                    "decisions": int(r_inv[0]),
+                    "position": float(r_inv[1]),
+                    "fills": int(r_inv[2]),
+                },
+                "hftbacktest": {
+                    "decisions": int(r_hbt[0]),
+                    "position": float(r_hbt[1]),
+                    "trades": int(r_hbt[2]),
+                    "run_s": float(r_hbt[3]),
+                },
+                "hftbacktest_version": "2.4.4",
+                **machine(),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
