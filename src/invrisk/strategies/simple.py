@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from invrisk.errors import InvalidArgumentError
 from invrisk.quoting.as_model import AvellanedaStoikov
+from invrisk.quoting.base import check_nonnegative, check_positive
 from invrisk.quoting.shaping import lots_down
 from invrisk.strategies.market_maker import QuotingMarketMaker, Reference, reference_price
 from invrisk.strategy import (
@@ -35,20 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["AvellanedaStoikovMM", "GridMM", "Hold"]
 
 _GRID_TOL = 1e-9
-
-
-def _finite_nonneg(name: str, value: float) -> float:
-    v = float(value)
-    if not (math.isfinite(v) and v >= 0.0):
-        raise InvalidArgumentError(name, value, "a finite number >= 0")
-    return v
-
-
-def _finite_pos(name: str, value: float) -> float:
-    v = float(value)
-    if not (math.isfinite(v) and v > 0.0):
-        raise InvalidArgumentError(name, value, "a finite number > 0")
-    return v
 
 
 def _count(name: str, value: int, lo: int) -> int:
@@ -116,9 +103,9 @@ class AvellanedaStoikovMM(QuotingMarketMaker):
             reference=reference,
             post_only=post_only,
         )
-        self.sigma = _finite_nonneg("sigma", sigma)
-        self.gamma = _finite_pos("gamma", gamma)
-        self.k = _finite_pos("k", k)
+        self.sigma = check_nonnegative("sigma", sigma)
+        self.gamma = check_positive("gamma", gamma)
+        self.k = check_positive("k", k)
         self.session_ns = _count("session_ns", session_ns, 1)
         self.t_end_ns = -1
 
@@ -197,9 +184,9 @@ class GridMM:
     ) -> None:
         self.n_levels = _count("n_levels", n_levels, 1)
         self.step_ticks = _count("step_ticks", step_ticks, 1)
-        self.order_qty = _finite_pos("order_qty", order_qty)
-        self.q_max = _finite_pos("q_max", q_max)
-        self.skew_ticks_per_unit = _finite_nonneg("skew_ticks_per_unit", skew_ticks_per_unit)
+        self.order_qty = check_positive("order_qty", order_qty)
+        self.q_max = check_positive("q_max", q_max)
+        self.skew_ticks_per_unit = check_nonnegative("skew_ticks_per_unit", skew_ticks_per_unit)
         self.instrument = _count("instrument", instrument, 0)
         if reference not in ("mid", "microprice"):
             raise InvalidArgumentError("reference", reference, "'mid' or 'microprice'")
