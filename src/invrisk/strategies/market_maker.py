@@ -71,7 +71,7 @@ import math
 from typing import TYPE_CHECKING, Literal
 
 from invrisk.errors import InvalidArgumentError
-from invrisk.quoting.base import ModelState, Quotes, QuotingModel
+from invrisk.quoting.base import ModelState, Quotes, QuotingModel, check_positive
 from invrisk.quoting.shaping import lots_down, round_quotes, shaped_sizes
 from invrisk.strategy import (
     AccountView,
@@ -94,14 +94,8 @@ Reference = Literal["mid", "microprice"]
 _NAN = math.nan
 
 
-def _check_positive(name: str, value: float) -> float:
-    v = float(value)
-    if not (math.isfinite(v) and v > 0.0):
-        raise InvalidArgumentError(name, value, "a finite number > 0")
-    return v
-
-
-def _check_count(name: str, value: int, lo: int) -> int:
+def check_count(name: str, value: int, lo: int) -> int:
+    """An int (not a bool) >= ``lo``, else an error naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < lo:
         raise InvalidArgumentError(name, value, f"an integer >= {lo}")
     return value
@@ -181,15 +175,15 @@ class QuotingMarketMaker:
         post_only: bool = True,
     ) -> None:
         self.model = model
-        self.order_qty = _check_positive("order_qty", order_qty)
-        self.q_max = _check_positive("q_max", q_max)
-        self.instrument = _check_count("instrument", instrument, 0)
+        self.order_qty = check_positive("order_qty", order_qty)
+        self.q_max = check_positive("q_max", q_max)
+        self.instrument = check_count("instrument", instrument, 0)
         eta_f = float(eta)
         if not (math.isfinite(eta_f) and eta_f >= 0.0):
             raise InvalidArgumentError("eta", eta, "a finite number >= 0")
         self.eta = eta_f
-        self.min_spread_ticks = _check_count("min_spread_ticks", min_spread_ticks, 1)
-        self.requote_ticks = _check_count("requote_ticks", requote_ticks, 0)
+        self.min_spread_ticks = check_count("min_spread_ticks", min_spread_ticks, 1)
+        self.requote_ticks = check_count("requote_ticks", requote_ticks, 0)
         if reference not in ("mid", "microprice"):
             raise InvalidArgumentError("reference", reference, "'mid' or 'microprice'")
         self.reference: Reference = reference

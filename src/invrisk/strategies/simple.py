@@ -17,7 +17,12 @@ from invrisk.errors import InvalidArgumentError
 from invrisk.quoting.as_model import AvellanedaStoikov
 from invrisk.quoting.base import check_nonnegative, check_positive
 from invrisk.quoting.shaping import lots_down
-from invrisk.strategies.market_maker import QuotingMarketMaker, Reference, reference_price
+from invrisk.strategies.market_maker import (
+    QuotingMarketMaker,
+    Reference,
+    check_count,
+    reference_price,
+)
 from invrisk.strategy import (
     AccountView,
     Context,
@@ -36,12 +41,6 @@ if TYPE_CHECKING:
 __all__ = ["AvellanedaStoikovMM", "GridMM", "Hold"]
 
 _GRID_TOL = 1e-9
-
-
-def _count(name: str, value: int, lo: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-        raise InvalidArgumentError(name, value, f"an integer >= {lo}")
-    return value
 
 
 class AvellanedaStoikovMM(QuotingMarketMaker):
@@ -106,7 +105,7 @@ class AvellanedaStoikovMM(QuotingMarketMaker):
         self.sigma = check_nonnegative("sigma", sigma)
         self.gamma = check_positive("gamma", gamma)
         self.k = check_positive("k", k)
-        self.session_ns = _count("session_ns", session_ns, 1)
+        self.session_ns = check_count("session_ns", session_ns, 1)
         self.t_end_ns = -1
 
     @classmethod
@@ -182,12 +181,12 @@ class GridMM:
         reference: Reference = "mid",
         post_only: bool = True,
     ) -> None:
-        self.n_levels = _count("n_levels", n_levels, 1)
-        self.step_ticks = _count("step_ticks", step_ticks, 1)
+        self.n_levels = check_count("n_levels", n_levels, 1)
+        self.step_ticks = check_count("step_ticks", step_ticks, 1)
         self.order_qty = check_positive("order_qty", order_qty)
         self.q_max = check_positive("q_max", q_max)
         self.skew_ticks_per_unit = check_nonnegative("skew_ticks_per_unit", skew_ticks_per_unit)
-        self.instrument = _count("instrument", instrument, 0)
+        self.instrument = check_count("instrument", instrument, 0)
         if reference not in ("mid", "microprice"):
             raise InvalidArgumentError("reference", reference, "'mid' or 'microprice'")
         self.reference: Reference = reference
@@ -335,7 +334,7 @@ class Hold:
         target_position: float | None = None,
         max_slippage_bps: float | None = None,
     ) -> None:
-        self.instrument = _count("instrument", instrument, 0)
+        self.instrument = check_count("instrument", instrument, 0)
         if target_position is not None and not math.isfinite(float(target_position)):
             raise InvalidArgumentError("target_position", target_position, "a finite number")
         self.target_position = None if target_position is None else float(target_position)
