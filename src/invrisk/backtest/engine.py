@@ -386,10 +386,6 @@ class _Run:
         self.r_i, self.r_f = r_i, r_f
 
 
-def _value(inst: Instrument, price: float) -> float:
-    return -inst.contract_size / price if inst.is_inverse else inst.contract_size * price
-
-
 def run_backtest(
     *,
     events: EventArray,
@@ -699,10 +695,11 @@ def _deliver(
         run.release(oid)
     elif kind == _k.R_FILL:
         order = om.order(oid)
-        inst = run.instruments[order.instrument]
         om.on_fill(oid, qty=qty, price=price, now_ns=local)
         known.position[order.instrument] += order.side * qty
-        known.cash[order.instrument] -= order.side * qty * _value(inst, price) + fee
+        tab = run.itab[order.instrument]
+        value = _k.value_of(price, tab[_k.I_CONTRACT], tab[_k.I_INVERSE])
+        known.cash[order.instrument] -= order.side * qty * value + fee
         f = Fill(
             instrument=order.instrument,
             order_id=oid,
