@@ -171,6 +171,67 @@ def test_rolling_calibrator_warms_up_fits_and_reports_staleness() -> None:
     assert late.bid is quiet.bid or quiet.state == "ok"
 
 
+@pytest.mark.parametrize("reference", ["interval_start", "pre_trade"])
+def test_rolling_counts_equal_a_batch_fit_of_the_same_window(reference: str) -> None:
+    """The rolling calibrator counts each interval once, when it closes; its window must hold
+    exactly the counts of a batch :func:`calibrate_intensity` over the same intervals (start at
+    the lattice point at or before ``now - window``, end at the last closed interval), with
+    chunks that cut intervals and trades that land after the last mid of their update."""
+    m = flow_market(3, duration_ns=5 * NS_PER_MINUTE)
+    ev = m.events
+    window, dt = 2 * NS_PER_MINUTE, 100 * NS_PER_MS
+    rc = RollingCalibrator(
+        window,
+        tick_size=m.tick_size,
+        max_depth_ticks=LEVELS,
+        clock="exch_ns",
+        reference=reference,  # type: ignore[arg-type]
+    )
+    rng = np.random.default_rng(1)
+    cuts = np.sort(rng.integers(int(m.mid_ns[0]) + 1, int(m.mid_ns[-1]), 40))
+    lo = int(m.mid_ns[0])
+    for hi in [*cuts.tolist(), int(m.mid_ns[-1]) + 1]:
+        in_ev = (ev["exch_ns"] >= lo) & (ev["exch_ns"] < hi)
+        in_mid = (m.mid_ns >= lo) & (m.mid_ns < hi)
+        st = rc.update(ev[in_ev], mid_ns=m.mid_ns[in_mid], mid=m.mid[in_mid])
+        lo = hi
+    assert st.state == "ok" and st.bid is not None and st.ask is not None
+    first = int(m.mid_ns[0])
+    now = int(max(m.mid_ns[-1], ev["exch_ns"][ev["kind"] == EventKind.TRADE].max()))
+    start = first + ((now - window - first) // dt) * dt
+    end = first + ((int(m.mid_ns[-1]) - first) // dt) * dt
+    for got, side in ((st.bid, "bid"), (st.ask, "ask")):
+        want = calibrate_intensity(
+            ev,
+            mid_ns=m.mid_ns,
+            mid=m.mid,
+            tick_size=m.tick_size,
+            max_depth_ticks=LEVELS,
+            side=side,  # type: ignore[arg-type]
+            clock="exch_ns",
+            start_ns=start,
+            end_ns=end,
+            reference=reference,  # type: ignore[arg-type]
+        )
+        np.testing.assert_array_equal(got.reached_intervals, want.reached_intervals)
+        assert (got.n_intervals, got.n_trades) == (want.n_intervals, want.n_trades)
+        # same likelihood; the optimiser started elsewhere (warm start vs OLS)
+        assert got.log_likelihood == pytest.approx(want.log_likelihood, rel=1e-9, abs=1e-6)
+        assert got.a_per_s == pytest.approx(want.a_per_s, rel=1e-4)
+        assert got.k_per_price == pytest.approx(want.k_per_price, rel=1e-4)
+
+
+def test_rolling_rejects_a_trade_in_a_closed_interval() -> None:
+    m = flow_market(3, duration_ns=NS_PER_MINUTE)
+    ev = m.events
+    rc = RollingCalibrator(NS_PER_MINUTE // 2, tick_size=m.tick_size, clock="exch_ns")
+    half = int(m.mid_ns[0]) + NS_PER_MINUTE // 2
+    first = ev["exch_ns"] < half
+    rc.update(ev[first], mid_ns=m.mid_ns[m.mid_ns < half], mid=m.mid[m.mid_ns < half])
+    with pytest.raises(InvalidArgumentError, match=r"events.*closed"):
+        rc.update(ev, mid_ns=m.mid_ns[m.mid_ns >= half], mid=m.mid[m.mid_ns >= half])
+
+
 # -- real data ---------------------------------------------------------------------------------
 
 DIR = "binance_l2_trades_2024-08-08_hftbacktest/"

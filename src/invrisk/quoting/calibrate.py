@@ -356,8 +356,9 @@ def _deepest_levels(
     tick: float,
     n_levels: int,
     trade_mid: Float64Array | None = None,
-) -> tuple[Int64Array, int]:
-    """Per interval, the deepest depth-grid index reached by ``sign`` trades (-1: none).
+) -> tuple[Int64Array, Int64Array]:
+    """Per interval, the deepest depth-grid index reached by ``sign`` trades (-1: none), and
+    the number of those trades counted (inside the intervals, with a finite mid).
 
     Depths are measured from the interval's reference mid, or from each trade's own mid
     (``trade_mid``, aligned with ``t``) when given.
@@ -375,6 +376,7 @@ def _deepest_levels(
     level = np.floor(depth_ticks - 0.5 + _DEPTH_TOL_TICKS).astype(np.int64)
     level = np.minimum(level, n_levels - 1)
     deepest = np.full(n, -1, dtype=np.int64)
+    used = np.bincount(idx, minlength=n).astype(np.int64)
     if idx.size:
         # per-interval maximum: group the (time-ordered) trades by interval and reduce each
         # contiguous group (np.maximum.at does the same, an order of magnitude slower)
@@ -384,7 +386,7 @@ def _deepest_levels(
         starts = np.flatnonzero(np.concatenate(([True], idx[1:] != idx[:-1])))
         # a trade inside half a tick of the mid reaches no level (-1), as no trade at all
         deepest[idx[starts]] = np.maximum(np.maximum.reduceat(level, starts), -1)
-    return deepest, int(idx.shape[0])
+    return deepest, used
 
 
 def _category_probs(
@@ -434,6 +436,91 @@ def _fit_a_k(
         if polish.fun < best.fun:
             best = polish
     return float(best.x[0]), math.exp(float(best.x[1])), -float(best.fun)
+
+
+_ROLLING_SIDES: tuple[IntensitySide, IntensitySide] = ("bid", "ask")
+_SIGNS: dict[str, tuple[int, ...]] = {
+    "bid": (_SELLER,),
+    "ask": (_BUYER,),
+    "both": (_SELLER, _BUYER),
+}
+
+
+def _fit_counts(
+    cat: Int64Array,
+    *,
+    n_valid: int,
+    n_trades: int,
+    side: IntensitySide,
+    dt_ns: int,
+    tick: float,
+    warm: IntensityEstimate | None,
+) -> IntensityEstimate:
+    """Fit (A, k) to the category counts ``cat`` (J + 1: none, deepest level 0 .. J - 1).
+
+    ``n_valid`` intervals were observed per side (``cat`` sums to ``n_valid`` times the number
+    of sides pooled); ``warm`` starts the optimisation from a previous estimate.
+    """
+    n_levels = cat.size - 1
+    if n_trades == 0:
+        raise InvalidArgumentError(
+            "events", f"no {side}-side trade in the intervals", "at least one TRADE row"
+        )
+    n_tot = int(cat.sum())
+    depth: Float64Array = (np.arange(n_levels, dtype=np.float64) + 0.5) * tick
+    # N_j, the intervals reaching level j: those whose deepest level is j or deeper
+    reached = n_tot - np.cumsum(cat)[:-1]
+    dt_s = dt_ns / NS_PER_SECOND
+    with np.errstate(divide="ignore"):
+        rate = -np.log1p(-reached / n_tot) / dt_s
+    # Starting point: OLS of log rate on depth over the levels that are neither 0 nor n.
+    usable = (reached > 0) & (reached < n_tot)
+    if warm is not None:
+        guess = (math.log(warm.a_per_s), warm.k_per_price)
+    elif usable.sum() >= 2:
+        slope, intercept = np.polyfit(depth[usable], np.log(rate[usable]), 1)
+        guess = (float(intercept), max(float(-slope), _K_BOUNDS_PER_TICK[0] / tick * 10))
+    else:
+        guess = (
+            math.log(max(float(np.nanmax(rate[np.isfinite(rate)], initial=1.0)), 1e-6)),
+            1.0 / tick,
+        )
+    log_a, k, loglik = _fit_a_k(cat, depth, dt_s, tick, guess)
+    p, g = _category_probs(log_a, k, depth, dt_s)
+    info = n_tot * (g.T * (1.0 / np.maximum(p, 1e-300))) @ g
+    try:
+        cov = np.linalg.inv(info)
+        se_log_a, se_k = math.sqrt(max(cov[0, 0], 0.0)), math.sqrt(max(cov[1, 1], 0.0))
+        corr = float(cov[0, 1] / (se_log_a * se_k)) if se_log_a > 0 and se_k > 0 else math.nan
+    except np.linalg.LinAlgError:
+        se_log_a = se_k = corr = math.inf
+    status: FitStatus = "ok"
+    lo_k, hi_k = (b / tick for b in _K_BOUNDS_PER_TICK)
+    if usable.sum() < 2:
+        status = "too_few_levels"
+    elif k <= lo_k * (1 + 1e-6) or k >= hi_k * (1 - 1e-6):
+        status = "k_at_bound"
+    a = math.exp(log_a)
+    for arr in (depth, reached, rate):
+        arr.setflags(write=False)
+    return IntensityEstimate(
+        a_per_s=a,
+        a_se_per_s=a * se_log_a,
+        k_per_price=k,
+        k_se_per_price=se_k,
+        log_a_se=se_log_a,
+        corr_log_a_k=corr,
+        depth=depth,
+        reached_intervals=reached,
+        rate_per_s=rate,
+        exposure_s=n_valid * dt_s,
+        n_intervals=n_valid,
+        interval_ns=dt_ns,
+        side=side,
+        n_trades=n_trades,
+        status=status,
+        log_likelihood=loglik,
+    )
 
 
 def calibrate_intensity(
@@ -553,15 +640,10 @@ def _intensity_fits(
     if reference == "pre_trade":
         j = np.searchsorted(t, t_tr, side="left") - 1
         trade_mid = np.where(j >= 0, m[np.maximum(j, 0)], np.nan)
-    out: list[IntensityEstimate] = []
-    for side in sides:
-        signs = {"bid": (_SELLER,), "ask": (_BUYER,), "both": (_SELLER, _BUYER)}[side]
-        depth: Float64Array = (np.arange(n_levels, dtype=np.float64) + 0.5) * tick
-        reached = np.zeros(n_levels, dtype=np.int64)
-        cat = np.zeros(n_levels + 1, dtype=np.int64)
-        n_trades = 0
-        for sign in signs:
-            deepest, used = _deepest_levels(
+    deepest: dict[int, tuple[Int64Array, Int64Array]] = {}
+    for sign in (_SELLER, _BUYER):
+        if any(sign in _SIGNS[side] for side in sides):
+            deepest[sign] = _deepest_levels(
                 t_tr,
                 s_tr,
                 p_tr,
@@ -573,67 +655,23 @@ def _intensity_fits(
                 n_levels=n_levels,
                 trade_mid=trade_mid,
             )
-            n_trades += used
-            d = deepest[valid]
-            cat += np.bincount(d + 1, minlength=n_levels + 1)[: n_levels + 1]
-            reached += np.array([(d >= j).sum() for j in range(n_levels)], dtype=np.int64)
-        if n_trades == 0:
-            raise InvalidArgumentError(
-                "events", f"no {side}-side trade in the intervals", "at least one TRADE row"
-            )
-        n_tot = n_valid * len(signs)
-        dt_s = dt_ns / NS_PER_SECOND
-        with np.errstate(divide="ignore"):
-            rate = -np.log1p(-reached / n_tot) / dt_s
-        # Starting point: OLS of log rate on depth over the levels that are neither 0 nor n.
-        usable = (reached > 0) & (reached < n_tot)
-        if usable.sum() >= 2:
-            slope, intercept = np.polyfit(depth[usable], np.log(rate[usable]), 1)
-            guess = (float(intercept), max(float(-slope), _K_BOUNDS_PER_TICK[0] / tick * 10))
-        else:
-            guess = (
-                math.log(max(float(np.nanmax(rate[np.isfinite(rate)], initial=1.0)), 1e-6)),
-                1.0 / tick,
-            )
-        if warm is not None:
-            prev = warm[len(out)]
-            guess = (math.log(prev.a_per_s), prev.k_per_price)
-        log_a, k, loglik = _fit_a_k(cat, depth, dt_s, tick, guess)
-        p, g = _category_probs(log_a, k, depth, dt_s)
-        info = n_tot * (g.T * (1.0 / np.maximum(p, 1e-300))) @ g
-        try:
-            cov = np.linalg.inv(info)
-            se_log_a, se_k = math.sqrt(max(cov[0, 0], 0.0)), math.sqrt(max(cov[1, 1], 0.0))
-            corr = float(cov[0, 1] / (se_log_a * se_k)) if se_log_a > 0 and se_k > 0 else math.nan
-        except np.linalg.LinAlgError:
-            se_log_a = se_k = corr = math.inf
-        status: FitStatus = "ok"
-        lo_k, hi_k = (b / tick for b in _K_BOUNDS_PER_TICK)
-        if usable.sum() < 2:
-            status = "too_few_levels"
-        elif k <= lo_k * (1 + 1e-6) or k >= hi_k * (1 - 1e-6):
-            status = "k_at_bound"
-        a = math.exp(log_a)
-        for arr in (depth, reached, rate):
-            arr.setflags(write=False)
+    out: list[IntensityEstimate] = []
+    for side in sides:
+        cat = np.zeros(n_levels + 1, dtype=np.int64)
+        n_trades = 0
+        for sign in _SIGNS[side]:
+            d, used = deepest[sign]
+            n_trades += int(used.sum())
+            cat += np.bincount(d[valid] + 1, minlength=n_levels + 1)[: n_levels + 1]
         out.append(
-            IntensityEstimate(
-                a_per_s=a,
-                a_se_per_s=a * se_log_a,
-                k_per_price=k,
-                k_se_per_price=se_k,
-                log_a_se=se_log_a,
-                corr_log_a_k=corr,
-                depth=depth,
-                reached_intervals=reached,
-                rate_per_s=rate,
-                exposure_s=n_valid * dt_s,
-                n_intervals=n_valid,
-                interval_ns=dt_ns,
-                side=side,
+            _fit_counts(
+                cat,
+                n_valid=n_valid,
                 n_trades=n_trades,
-                status=status,
-                log_likelihood=loglik,
+                side=side,
+                dt_ns=dt_ns,
+                tick=tick,
+                warm=None if warm is None else warm[len(out)],
             )
         )
     return out
@@ -714,6 +752,16 @@ class RollingCalibrator:
     The constructor stores its arguments. :meth:`update` takes the new events and the mids the
     caller sampled for them (e.g. :meth:`invrisk.market.book.L2Book.sample` on a grid), appends
     them, drops what left the window and refits when there are enough data.
+
+    Incremental counting. The counting intervals lie on one lattice, ``first mid + i
+    interval_ns``. An interval is *closed* once a mid at or after its end has been seen: its
+    reference mid and its trades' pre-trade mids can no longer change, so its deepest level
+    per side is computed once, when it closes, and kept until it leaves the window. A refit
+    sums the kept categories and runs the two likelihood fits: its cost does not grow with
+    the window. Trades must therefore come in time order across updates: a trade inside an
+    interval that is already closed is rejected (within one update any order is fine). The
+    fit covers the closed intervals whose start is at or after the lattice point at or before
+    ``now - window_ns``.
     """
 
     def __init__(
@@ -757,9 +805,24 @@ class RollingCalibrator:
         self._mp = np.empty(0)
         self._first_ns: int | None = None
         self._last: tuple[int, SigmaEstimate, IntensityEstimate, IntensityEstimate] | None = None
+        # closed intervals: lattice index of the first kept one, the next to close, and per
+        # kept interval its finite reference mid flag, deepest level and trades counted per
+        # side (column 0: seller-initiated / bid side, 1: buyer-initiated / ask side)
+        self._i0 = 0
+        self._closed = 0
+        self._valid = np.empty(0, dtype=bool)
+        self._deep = np.empty((0, 2), dtype=np.int64)
+        self._used = np.empty((0, 2), dtype=np.int64)
 
     def update(self, events: object, *, mid_ns: ArrayLike, mid: ArrayLike) -> CalibrationStatus:
-        """Add ``events`` (any rows; TRADE rows are kept) and their mids; refit if possible."""
+        """Add ``events`` (any rows; TRADE rows are kept) and their mids; refit if possible.
+
+        Raises
+        ------
+        InvalidArgumentError
+            Mids earlier than the last mid of a previous update, or a trade inside an interval
+            closed by a previous update (see the class docstring).
+        """
         ev = np.asarray(events)
         if ev.size:
             t, s, p = _trades(ev, self.clock)
@@ -770,6 +833,14 @@ class RollingCalibrator:
         )
         if self._mt.size and mt.size and mt[0] < self._mt[-1]:
             raise InvalidArgumentError("mid_ns", int(mt[0]), f"times >= {int(self._mt[-1])}")
+        if self._first_ns is not None and t.size:
+            closed_end = self._first_ns + self._closed * self.interval_ns
+            if int(t.min()) < closed_end:
+                raise InvalidArgumentError(
+                    "events",
+                    f"a trade at {int(t.min())} ns",
+                    f"trades at or after {closed_end} ns (earlier intervals are closed)",
+                )
         self._tt = np.concatenate([self._tt, t])
         self._ts = np.concatenate([self._ts, s])
         self._tp = np.concatenate([self._tp, p])
@@ -781,13 +852,28 @@ class RollingCalibrator:
         if self._first_ns is None:
             self._first_ns = int(self._mt[0])
         cutoff = now - self.window_ns
-        # Keep the last mid at or before the cutoff (the previous mid of the first interval).
-        i0 = max(int(np.searchsorted(self._mt, cutoff, side="right")) - 1, 0)
-        self._mt, self._mp = self._mt[i0:], self._mp[i0:]
-        keep = self._tt >= cutoff
+        self._close_intervals()
+        # Drop closed intervals that left the window, then the data no longer needed: trades
+        # before the cutoff that are in closed intervals, and mids before the last one at or
+        # before both the cutoff (sigma's first grid price) and the end of the closed intervals
+        # (the reference of the next interval to close).
+        first_kept = max((cutoff - self._first_ns) // self.interval_ns, 0)
+        if first_kept > self._i0:
+            drop = min(first_kept - self._i0, self._valid.size)
+            self._valid, self._deep, self._used = (
+                self._valid[drop:],
+                self._deep[drop:],
+                self._used[drop:],
+            )
+            self._i0 += drop
+        closed_end = self._first_ns + self._closed * self.interval_ns
+        i_mid = max(int(np.searchsorted(self._mt, min(cutoff, closed_end), side="right")) - 1, 0)
+        self._mt, self._mp = self._mt[i_mid:], self._mp[i_mid:]
+        keep = self._tt >= min(cutoff, closed_end)
         self._tt, self._ts, self._tp = self._tt[keep], self._ts[keep], self._tp[keep]
-        n_bid = int((self._ts == _SELLER).sum())
-        n_ask = int((self._ts == _BUYER).sum())
+        in_window = self._tt >= cutoff
+        n_bid = int((self._ts[in_window] == _SELLER).sum())
+        n_ask = int((self._ts[in_window] == _BUYER).sum())
         span = now - self._first_ns
         message = ""
         if span < self.window_ns:
@@ -831,34 +917,68 @@ class RollingCalibrator:
             **common,  # type: ignore[arg-type]
         )
 
-    def _refit(self, cutoff: int, now: int) -> str:
-        # Mid grid and interval grid start at the cutoff; the previous mid is carried.
-        start = cutoff - (cutoff - (self._first_ns or 0)) % self.interval_ns
-        start = max(start, int(self._mt[0]))
-        ev = np.zeros(
-            self._tt.size,
-            dtype=[("kind", "u1"), ("side", "i1"), ("price", "f8"), (self.clock, "i8")],
-        )
-        ev["kind"] = TRADE_KIND
-        ev["side"] = self._ts
-        ev["price"] = self._tp
-        ev[self.clock] = self._tt
-        try:
-            sig = calibrate_sigma(self._mt, self._mp, interval_ns=self.sigma_interval_ns)
-            fits = _intensity_fits(
-                ev,
-                mid_ns=self._mt,
-                mid=self._mp,
-                tick_size=self.tick_size,
-                interval_ns=self.interval_ns,
-                max_depth_ticks=self.max_depth_ticks,
-                sides=("bid", "ask"),
-                clock=self.clock,
-                start_ns=start,
-                end_ns=now,
-                reference=self.reference,
-                warm=None if self._last is None else (self._last[2], self._last[3]),
+    def _close_intervals(self) -> None:
+        """Count the intervals that the mids seen so far close (see the class docstring)."""
+        assert self._first_ns is not None
+        dt = self.interval_ns
+        n_close = (int(self._mt[-1]) - self._first_ns) // dt - self._closed
+        if n_close <= 0:
+            return
+        start = self._first_ns + self._closed * dt
+        grid = start + dt * np.arange(n_close, dtype=np.int64)
+        ref = _on_grid(self._mt, self._mp, grid)
+        end = start + n_close * dt
+        sel = (self._tt >= start) & (self._tt < end)
+        t, side, price = self._tt[sel], self._ts[sel], self._tp[sel]
+        trade_mid = None
+        if self.reference == "pre_trade":
+            j = np.searchsorted(self._mt, t, side="left") - 1
+            trade_mid = np.where(j >= 0, self._mp[np.maximum(j, 0)], np.nan)
+        deep = np.empty((n_close, 2), dtype=np.int64)
+        used = np.empty((n_close, 2), dtype=np.int64)
+        for col, sign in enumerate((_SELLER, _BUYER)):
+            deep[:, col], used[:, col] = _deepest_levels(
+                t,
+                side,
+                price,
+                sign,
+                start=start,
+                dt_ns=dt,
+                ref_mid=ref,
+                tick=self.tick_size,
+                n_levels=self.max_depth_ticks,
+                trade_mid=trade_mid,
             )
+        if self._valid.size == 0:
+            self._i0 = self._closed
+        self._valid = np.concatenate([self._valid, np.isfinite(ref)])
+        self._deep = np.concatenate([self._deep, deep])
+        self._used = np.concatenate([self._used, used])
+        self._closed += n_close
+
+    def _refit(self, cutoff: int, now: int) -> str:
+        valid = self._valid
+        n_valid = int(valid.sum())
+        try:
+            if n_valid == 0:
+                raise InvalidArgumentError(
+                    "mid", "no finite mid at an interval start", "a finite mid"
+                )
+            sig = calibrate_sigma(self._mt, self._mp, interval_ns=self.sigma_interval_ns)
+            n_cat = self.max_depth_ticks + 1
+            warm = None if self._last is None else (self._last[2], self._last[3])
+            fits = [
+                _fit_counts(
+                    np.bincount(self._deep[valid, col] + 1, minlength=n_cat)[:n_cat],
+                    n_valid=n_valid,
+                    n_trades=int(self._used[:, col].sum()),
+                    side=side,
+                    dt_ns=self.interval_ns,
+                    tick=self.tick_size,
+                    warm=None if warm is None else warm[col],
+                )
+                for col, side in enumerate(_ROLLING_SIDES)
+            ]
         except InvalidArgumentError as exc:
             return f"fit failed on the current window: {exc}"
         bad = [f.side for f in fits if f.status != "ok"]

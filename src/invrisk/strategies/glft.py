@@ -12,11 +12,11 @@ horizon, ``exact=True``), rebuilt from the estimates of a
   empty). Trades and mids are on the local clock (``clock="local_ns"``), so the depth of a
   trade is measured from the last mid the strategy saw before it.
 - **Refits.** :meth:`RollingCalibrator.update <invrisk.quoting.RollingCalibrator.update>`
-  concatenates its arrays and refits σ and (A, k) per side on every call, so it is called at
-  most once per ``refit_interval_ns`` of decision time, with everything buffered since the
-  previous call (the buffered event arrays are referenced, not copied: they must not be
-  modified before the next refit, which holds for the backtester's read-only views). A refit
-  costs milliseconds; the decisions in between cost microseconds.
+  counts the intervals closed since its previous call and refits σ and (A, k) per side on
+  every call, so it is called at most once per ``refit_interval_ns`` of decision time, with
+  everything buffered since the previous call (the buffered event arrays are referenced, not
+  copied: they must not be modified before the next refit, which holds for the backtester's
+  read-only views). A refit costs milliseconds; the decisions in between cost microseconds.
 - **Parameters.** σ is the calibrator's ``sigma_price_per_sqrt_s`` (price units per
   sqrt(second)); A (per second) and k (per price unit) are the means of the bid-side and
   ask-side fits (the GLFT model has one symmetric intensity). A new fit is used only if σ, A
@@ -40,9 +40,10 @@ first mid (at most 2,000,000 ticks); rows outside it are counted in ``book.out_o
 a far level never moves the top of the book.
 
 Cost: a decision between refits costs about 9 µs (closed form) or 11 µs (exact) in CPython
-3.11; a refit on a 600 s window costs about 1 ms while warming up and 80–100 ms once it fits
-(two maximum-likelihood intensity fits, most of it in scipy's L-BFGS-B), i.e. about
-1 ms per decision on average at the default 10 s refit interval and 100 ms decisions.
+3.11; a refit about 4 ms on the 5-million-event benchmark stream with a 300 or 600 s window
+(the strategy's book over the new events, the newly closed counting intervals, σ over the
+window and two likelihood fits; it does not grow with the window), i.e. about 40 µs per
+decision on average at the default 10 s refit interval and 100 ms decisions.
 
 Units: ``gamma`` (and ``xi``) per (price unit × contract), ``order_qty`` (the model's trade
 size Δ) and ``q_max`` in contracts; see :mod:`invrisk.strategies.market_maker` for the
