@@ -454,3 +454,42 @@ def test_warm_start_finds_the_same_maximum(market: SyntheticMarket) -> None:
             [w.a_per_s, w.k_per_price], [c.a_per_s, c.k_per_price], rtol=1e-6
         )
         np.testing.assert_allclose(w.log_likelihood, c.log_likelihood, rtol=1e-12)
+
+
+def test_fisher_scoring_reaches_the_maximum_a_derivative_free_search_finds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fit's Fisher scoring (with its bounded fallback) against scipy's Nelder-Mead on the
+    same negative log-likelihood, started from the truth, on multinomial counts drawn from
+    known (A, k); and counts where every reaching interval stopped at the first level (k is
+    not identified: the likelihood is flat, scoring gives up, and the status says so)."""
+    from scipy import optimize
+
+    rng = np.random.default_rng(4)
+    tick, dt_s, n_levels = 0.1, 0.1, 20
+    depth = (np.arange(n_levels) + 0.5) * tick
+    for a_true, k_true, n in ((20.0, 5.0, 3000), (85.0, 5.0, 3000), (2.0, 20.0, 500)):
+        p, _ = cal._category_probs(math.log(a_true), k_true, depth, dt_s)
+        cat = rng.multinomial(n, p / p.sum()).astype(np.int64)
+        with monkeypatch.context() as mp:  # identified: scoring alone, no fallback
+            mp.setattr(cal.optimize, "minimize", None)
+            log_a, k, loglik = cal._fit_a_k(cat, depth, dt_s, tick, (0.0, 1.0 / tick))
+
+        def nll(theta: np.ndarray, cat: np.ndarray = cat) -> float:
+            q, _ = cal._category_probs(float(theta[0]), math.exp(float(theta[1])), depth, dt_s)
+            return -float(np.sum(cat * np.log(np.maximum(q, 1e-300))))
+
+        ref = optimize.minimize(
+            nll,
+            [math.log(a_true), math.log(k_true)],
+            method="Nelder-Mead",
+            options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20_000},
+        )
+        assert loglik >= -ref.fun - 1e-9
+        np.testing.assert_allclose([log_a, math.log(k)], ref.x, atol=1e-5)
+    cat = np.zeros(n_levels + 1, dtype=np.int64)
+    cat[0], cat[1] = 600, 400  # reached the first level 400 times, never deeper
+    fit = cal._fit_counts(
+        cat, n_valid=1000, n_trades=400, side="bid", dt_ns=100 * NS_PER_MS, tick=tick, warm=None
+    )
+    assert fit.status == "too_few_levels"  # reported as not identified, whatever k came out

@@ -386,12 +386,10 @@ class GLFTMarketMaker(QuotingMarketMaker):
             return np.empty(0, dtype=EVENT_DTYPE)
         if len(self._events) == 1:
             ev = self._events[0]
-        else:  # copy into one EVENT_DTYPE array (np.concatenate may repack the dtype)
-            ev = np.empty(sum(e.size for e in self._events), dtype=EVENT_DTYPE)
-            at = 0
-            for e in self._events:
-                ev[at : at + e.size] = e
-                at += e.size
+        else:  # join as raw bytes: one memcpy per part (a structured copy is field by field,
+            # and np.concatenate of structured arrays may repack the dtype)
+            raw = [np.ascontiguousarray(e, dtype=EVENT_DTYPE).view(np.uint8) for e in self._events]
+            ev = np.concatenate(raw).view(EVENT_DTYPE)
         if self._multi:
             ev = ev[ev["instrument"] == self.instrument]
         return ev
