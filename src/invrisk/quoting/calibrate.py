@@ -430,8 +430,8 @@ def _fit_a_k(
     scored = _fisher_scoring(nll, x0, cat, depth, dt_s, bounds)
     if scored is not None:
         return scored
-    # Fallback: TNC with the analytic gradient, a few ms (scipy 1.17's L-BFGS-B took 15-50 ms per fit
-    # here, almost all inside the optimiser.) Powell polishes only when TNC reports failure.
+    # Fallback: TNC with the analytic gradient, a few ms (scipy 1.17's L-BFGS-B took 15-50 ms
+    # per fit here, almost all inside the optimiser); Powell polishes when TNC reports failure.
     best = optimize.minimize(nll, x0, jac=True, method="TNC", bounds=bounds)
     if not best.success:
         polish = optimize.minimize(
