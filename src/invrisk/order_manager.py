@@ -251,6 +251,15 @@ class OrderManager:
             if o.instrument == instrument and o.side == side
         )
 
+    def resting_by_side(self) -> tuple[list[float], list[float]]:
+        """Resting leaves per instrument, bids and asks: one pass over the live orders."""
+        n = len(self._ticks)
+        bids: list[list[float]] = [[] for _ in range(n)]
+        asks: list[list[float]] = [[] for _ in range(n)]
+        for o in self._live.values():
+            (bids if o.side > 0 else asks)[o.instrument].append(o.qty - o.filled)
+        return [math.fsum(b) for b in bids], [math.fsum(a) for a in asks]
+
     # -- decisions -> actions -------------------------------------------------------------
 
     def reconcile(self, target: QuoteTarget, *, now_ns: int) -> list[Action]:
@@ -322,8 +331,9 @@ class OrderManager:
     def on_ack(self, order_id: int, *, now_ns: int) -> None:
         """The venue accepted a new order: PENDING_NEW -> OPEN (PENDING_CANCEL stays)."""
         order = self._lookup(order_id, now_ns)
-        if order.status == _PENDING_NEW:
-            self._set(order, _OPEN, "ack", now_ns)
+        if order.status == _PENDING_NEW:  # the most frequent event: OPEN is not terminal
+            order.status = _OPEN
+            self._touch(order, "ack", now_ns)
 
     def on_reject(self, order_id: int, *, reason: str, now_ns: int) -> None:
         """The venue or the RiskGuard rejected a new order -> REJECTED."""
@@ -464,13 +474,14 @@ class OrderManager:
             self._on_event(kind, order)
 
     def _lookup(self, order_id: int, now_ns: int) -> ManagedOrder:
-        order = self.order(order_id)
+        order = self._live.get(order_id) or self.order(order_id)
         self._advance(now_ns)
         return order
 
     def _advance(self, now_ns: int) -> None:
-        if self._now_ns is not None and now_ns < self._now_ns:
-            raise InvalidArgumentError("now_ns", now_ns, f"a time >= the last one, {self._now_ns}")
+        last = self._now_ns
+        if last is not None and now_ns < last:
+            raise InvalidArgumentError("now_ns", now_ns, f"a time >= the last one, {last}")
         self._now_ns = now_ns
 
     def _check_instrument(self, instrument: int) -> None:

@@ -88,6 +88,8 @@ class QuoteTarget:
 
     def __post_init__(self) -> None:
         for name, levels, sign in (("bids", self.bids, -1.0), ("asks", self.asks, 1.0)):
+            if len(levels) < 2:  # one level per side is the common case: nothing to order
+                continue
             prices = [lv.price for lv in levels]
             if any(sign * (b - a) <= 0.0 for a, b in pairwise(prices)):
                 order = "strictly decreasing" if sign < 0 else "strictly increasing"

@@ -488,8 +488,8 @@ def run_backtest(
         qty_tolerance=qty_tolerance,
     )
     known = _Known(position=np.zeros(n_inst), cash=np.zeros(n_inst))
-    contract = np.array([i.contract_size for i in instruments])
-    inverse = np.array([i.is_inverse for i in instruments])
+    contract = [i.contract_size for i in instruments]
+    inverse = [i.is_inverse for i in instruments]
     start_ns = int(ev["local_ns"][0])
     strategy.on_start(Context(instruments=tuple(instruments), start_ns=start_ns, seed=seed))
     interval = int(decision_interval_ns)
@@ -499,7 +499,7 @@ def run_backtest(
     pending: list[_Response] = []
     fills: list[tuple[object, ...]] = []
     funding: list[tuple[object, ...]] = []
-    quoted = np.full((2, n_inst), np.nan)  # the strategy's best target bid / ask
+    quoted = [[math.nan] * n_inst, [math.nan] * n_inst]  # the strategy's best target bid/ask
     last_row = 0
     n_rows = ev.size
     risk_events: list[tuple[int, str]] = []
@@ -529,38 +529,44 @@ def run_backtest(
         if code == _k.STOP_END:
             break
         i_row = int(state[_k.S_LOCAL_I])
-        top = run.top
-        info = run.books.lc_info.tolist()
+        tops = run.top.tolist()
         views = tuple(
             InstrumentView(b, a, bq, aq, inf[0], inf[1], inf[2])
-            for (b, a, bq, aq, *_), inf in zip(top.tolist(), info, strict=True)
+            for (b, a, bq, aq, *_), inf in zip(tops, run.books.lc_info.tolist(), strict=True)
         )
         view = MarketView(t_ns=now, instruments=views, events=ev[last_row:i_row])
         last_row = i_row
-        mids = 0.5 * (top[:, _k.T_BID] + top[:, _k.T_ASK])
-        pos = known.position
-        held = np.where(inverse, -contract / mids, contract * mids) * pos
-        equity = known.cash + np.where(pos != 0.0, held, 0.0)
+        # per-instrument scalars in Python: a handful of instruments, so this is cheaper than
+        # a dozen small numpy operations per decision
+        pos = known.position.tolist()
+        cash = known.cash.tolist()
+        mids = [0.5 * (t[_k.T_BID] + t[_k.T_ASK]) for t in tops]
+        equity = [
+            c + (q * (-k / m if inv else k * m) if q != 0.0 else 0.0)
+            for c, q, m, k, inv in zip(cash, pos, mids, contract, inverse, strict=True)
+        ]
         if guard is not None:
             before = guard.state
-            after = guard.update_equity(equity=float(np.nansum(equity)), now_ns=now)
+            total = math.fsum(e for e in equity if not math.isnan(e))
+            after = guard.update_equity(equity=total, now_ns=now)
             if after != before:
                 risk_events.append((now, f"{before.name}->{after.name}"))
             if after == TradingState.HALTED:
                 for c in om.cancel_all(now_ns=now):
                     run.send_cancel(c, now)
+        open_bids, open_asks = om.resting_by_side()
         account = AccountView(
-            position=pos.copy(),
-            cash=known.cash.copy(),
-            equity=equity,
-            open_bids=np.array([om.resting_qty(i, 1) for i in range(n_inst)]),
-            open_asks=np.array([om.resting_qty(i, -1) for i in range(n_inst)]),
+            position=np.array(pos),
+            cash=np.array(cash),
+            equity=np.array(equity),
+            open_bids=np.array(open_bids),
+            open_asks=np.array(open_asks),
         )
         decision = strategy.decide(view, account)
         for target in decision.quotes:
             ins = target.instrument
-            quoted[0, ins] = target.bids[0].price if target.bids else np.nan
-            quoted[1, ins] = target.asks[0].price if target.asks else np.nan
+            quoted[0][ins] = target.bids[0].price if target.bids else math.nan
+            quoted[1][ins] = target.asks[0].price if target.asks else math.nan
             for action in om.reconcile(target, now_ns=now):
                 _send(action, run, om, guard, known, view, now)
         for intent in decision.hedges:
@@ -568,7 +574,7 @@ def run_backtest(
             order = om.hedge(intent, best_bid=iv.best_bid, best_ask=iv.best_ask, now_ns=now)
             if order is not None:
                 _send(order, run, om, guard, known, view, now)
-        rec.add(now, mids, pos, run.acc, run.acc[:, _k.A_LAST_VALUE], top, quoted)
+        rec.add(now, mids, pos, run.acc, tops, quoted)
         if progress is not None:
             progress(i_row, n_rows)
         if now >= next_decision:
@@ -611,28 +617,30 @@ class _Recorder:
     def add(
         self,
         t: int,
-        mids: Float64Array,
-        known: Float64Array,
+        mids: list[float],
+        known: list[float],
         acc: Float64Array,
-        value: Float64Array,
-        top: Float64Array,
-        quoted: Float64Array,
+        tops: list[list[float]],
+        quoted: list[list[float]],
     ) -> None:
         if self.n == self.t.size:
             self.t = np.concatenate([self.t, np.zeros_like(self.t)])
             self.x = np.concatenate([self.x, np.zeros_like(self.x)])
         k = self.n
         self.t[k] = t
-        row = self.x[k]
-        row[0] = mids
-        row[1] = known
-        row[2] = acc[:, _k.A_POS]
-        row[3] = acc[:, _k.A_CASH]
-        row[4] = value
-        row[5] = top[:, _k.T_OUR_BID]
-        row[6] = top[:, _k.T_OUR_ASK]
-        row[7] = quoted[0]
-        row[8] = quoted[1]
+        a = acc.tolist()
+        # one assignment of the whole (fields, instruments) row, in FIELDS order
+        self.x[k] = [
+            mids,
+            known,
+            [r[_k.A_POS] for r in a],
+            [r[_k.A_CASH] for r in a],
+            [r[_k.A_LAST_VALUE] for r in a],
+            [r[_k.T_OUR_BID] for r in tops],
+            [r[_k.T_OUR_ASK] for r in tops],
+            quoted[0],
+            quoted[1],
+        ]
         self.n = k + 1
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -682,42 +690,30 @@ def _deliver(
     funding: list[tuple[object, ...]],
 ) -> None:
     local, _, kind, oid, code, exch, maker, price, qty, fee, mid = resp
-    if (
-        kind == _k.R_FUNDING
-    ):  # oid is the instrument; fee the payment, price the value, mid the rate
-        known.cash[oid] += fee
-        funding.append((exch, local, oid, qty, mid, price, fee))
-        return
+    # branches in order of frequency: acks, fills, cancels, then the rare ones
     if kind == _k.R_ACK:
         om.on_ack(oid, now_ns=local)
-    elif kind == _k.R_REJECT:
-        om.on_reject(oid, reason=_REJECT_TEXT.get(code, str(code)), now_ns=local)
-        run.release(oid)
     elif kind == _k.R_FILL:
-        order = om.order(oid)
         om.on_fill(oid, qty=qty, price=price, now_ns=local)
-        known.position[order.instrument] += order.side * qty
-        tab = run.itab[order.instrument]
+        order = om.order(oid)
+        inst, side = order.instrument, order.side
+        known.position[inst] += side * qty
+        tab = run.itab[inst]
         value = _k.value_of(price, tab[_k.I_CONTRACT], tab[_k.I_INVERSE])
-        known.cash[order.instrument] -= order.side * qty * value + fee
-        f = Fill(
-            instrument=order.instrument,
-            order_id=oid,
-            side=order.side,
-            price=price,
-            qty=qty,
-            fee=fee,
-            is_maker=maker == 1,
-            exch_ns=exch,
-            local_ns=local,
-        )
-        fills.append((exch, local, order.instrument, oid, order.side, price, qty, fee, maker, mid))
-        strategy.on_fill(f)
-        if om.order(oid).status == OrderStatus.FILLED:
+        known.cash[inst] -= side * qty * value + fee
+        fills.append((exch, local, inst, oid, side, price, qty, fee, maker, mid))
+        strategy.on_fill(Fill(inst, oid, side, price, qty, fee, maker == 1, exch, local))
+        if order.status == OrderStatus.FILLED:
             run.release(oid)
     elif kind == _k.R_CANCELLED:
         om.on_cancel_ack(oid, now_ns=local)
         run.cancelling.discard(oid)
+        run.release(oid)
+    elif kind == _k.R_FUNDING:  # oid is the instrument; fee the payment, price the value,
+        known.cash[oid] += fee  # mid the rate
+        funding.append((exch, local, oid, qty, mid, price, fee))
+    elif kind == _k.R_REJECT:
+        om.on_reject(oid, reason=_REJECT_TEXT.get(code, str(code)), now_ns=local)
         run.release(oid)
     elif kind == _k.R_CANCEL_REJECT:
         om.on_cancel_reject(oid, reason=_REJECT_TEXT.get(code, str(code)), now_ns=local)
