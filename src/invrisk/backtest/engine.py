@@ -34,7 +34,14 @@ from invrisk.backtest import _sim_kernels as _jit
 from invrisk.backtest import _sim_kernels_python as _k
 from invrisk.backtest.models import ConstantLatency, Fees, LatencyModel, QueueModel, RiskAverseQueue
 from invrisk.backtest.results import BacktestResult, build_result
-from invrisk.data.events import EVENT_DTYPE, EventArray
+from invrisk.data.events import (
+    CHUNK_ROWS,
+    EVENT_DTYPE,
+    EventArray,
+    iter_chunks,
+    non_decreasing,
+    release_rows,
+)
 from invrisk.errors import InvalidArgumentError
 from invrisk.instruments import Instrument
 from invrisk.market.book import book_range
@@ -58,6 +65,8 @@ DEFAULT_QUEUE = RiskAverseQueue()
 _MAX = _k.INT64_MAX
 _Response = tuple[int, int, int, int, int, int, int, float, float, float, float]
 """(local_ns, sequence, kind, order_id, code, exch_ns, maker, price, qty, fee, mid)."""
+RELEASE_LAG_ROWS = 1 << 18
+"""Rows (18 MB of ``EVENT_DTYPE``) a memory-mapped stream keeps resident behind the replay."""
 _REJECT_TEXT = {
     _k.REJ_POST_ONLY_CROSS: "post_only_would_cross",
     _k.REJ_OUT_OF_WINDOW: "price_outside_book_window",
@@ -134,33 +143,54 @@ def _instrument_table(instruments: Sequence[Instrument], fees: Sequence[Fees]) -
     return tab
 
 
-def _non_decreasing(x: Int64Array, chunk: int = 1 << 20) -> bool:
-    """``x`` never decreases (checked in chunks: no full-size temporary)."""
-    for lo in range(0, x.size, chunk):
-        part = x[lo : lo + chunk + 1]
-        if part.size > 1 and bool(np.any(part[1:] < part[:-1])):
-            return False
-    return True
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    """What one chunked pass over the stream found (see :func:`_check_events`)."""
+
+    exch_sorted: bool
+    first_exch_ns: int
 
 
-def _check_events(events: EventArray, n_inst: int) -> EventArray:
-    if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE or events.ndim != 1:
-        raise InvalidArgumentError("events", type(events).__name__, "a 1-D EVENT_DTYPE array")
+def _check_events(events: EventArray, n_inst: int, chunk: int = CHUNK_ROWS) -> _Scan:
+    """Validate the stream in one chunked pass (a memory-mapped file's pages released as it
+    goes): rows sorted by ``local_ns``, instrument indices in range; note whether the rows
+    are also in exchange-time order and the first exchange time."""
+    if not isinstance(events, np.ndarray) or events.ndim != 1 or events.dtype != EVENT_DTYPE:
+        what = (
+            f"an array of dtype {events.dtype} with shape {events.shape}"
+            if isinstance(events, np.ndarray)
+            else type(events).__name__
+        )
+        raise InvalidArgumentError("events", what, "a 1-D EVENT_DTYPE array")
     if events.size == 0:
         raise InvalidArgumentError("events", "an empty array", "at least one event")
-    local = events["local_ns"]
-    if not _non_decreasing(local):
-        bad = np.flatnonzero(np.diff(local) < 0)
-        raise InvalidArgumentError(
-            "events", f"local_ns decreases at row {int(bad[0]) + 1}", "rows sorted by local_ns"
-        )
-    inst = events["instrument"]
-    if int(inst.min()) < 0 or int(inst.max()) >= n_inst:
-        row = int(np.flatnonzero((inst < 0) | (inst >= n_inst))[0])
-        raise InvalidArgumentError(
-            "events", f"instrument {int(inst[row])} at row {row}", f"indices 0..{n_inst - 1}"
-        )
-    return events
+    last_local = last_exch = -_MAX - 1
+    exch_sorted = True
+    first_exch = _MAX
+    for lo, part in iter_chunks(events, chunk):
+        local = part["local_ns"]
+        if int(local[0]) < last_local or not non_decreasing(local):
+            prev = np.concatenate((np.array([last_local], dtype=np.int64), local))
+            bad = int(np.flatnonzero(prev[1:] < prev[:-1])[0])  # no diff: it would overflow
+            raise InvalidArgumentError(
+                "events", f"local_ns decreases at row {lo + bad}", "rows sorted by local_ns"
+            )
+        last_local = int(local[-1])
+        inst = part["instrument"]
+        out = (inst < 0) | (inst >= n_inst)
+        if out.any():
+            row = int(np.flatnonzero(out)[0])
+            raise InvalidArgumentError(
+                "events",
+                f"instrument {int(inst[row])} at row {lo + row}",
+                f"indices 0..{n_inst - 1}",
+            )
+        ex = part["exch_ns"]
+        first_exch = min(first_exch, int(ex.min()))
+        if exch_sorted:
+            exch_sorted = int(ex[0]) >= last_exch and non_decreasing(ex)
+            last_exch = int(ex[-1])
+    return _Scan(exch_sorted=exch_sorted, first_exch_ns=first_exch)
 
 
 @dataclass(slots=True)
@@ -178,6 +208,7 @@ class _Run:
         self,
         *,
         events: EventArray,
+        scan: _Scan,
         instruments: Sequence[Instrument],
         fees: Sequence[Fees],
         latency: LatencyModel,
@@ -198,13 +229,15 @@ class _Run:
         self.lat_t, self.lat_entry, self.lat_resp = latency.arrays()
         self.queue_code, self.queue_power = queue.code()
         self.partial = 1 if partial_fills else 0
-        ex = events["exch_ns"]
         # exchange-time order of the rows; empty when it is the local order (no 40 MB copy)
         self.perm = (
             np.empty(0, dtype=np.int64)
-            if _non_decreasing(ex)
-            else np.argsort(ex, kind="stable").astype(np.int64)
+            if scan.exch_sorted
+            else np.argsort(events["exch_ns"], kind="stable").astype(np.int64)
         )
+        # rows both cursors have passed, by more than a lag, have their pages released (a
+        # memory-mapped stream only, and only when rows are in exchange-time order)
+        self.released = 0
         self.cols = (
             events["exch_ns"],
             events["local_ns"],
@@ -226,7 +259,7 @@ class _Run:
         self.acc[:, _k.A_FUND_RATE] = np.nan
         self.state = np.zeros(_k.N_STATE, dtype=np.int64)
         self.state[_k.S_NEXT_ARRIVAL] = _MAX
-        first_ex = int(ex.min())
+        first_ex = scan.first_exch_ns
         if funding_interval_ns > 0:
             self.state[_k.S_FUNDING_INTERVAL] = funding_interval_ns
             self.state[_k.S_NEXT_FUNDING] = (
@@ -306,6 +339,21 @@ class _Run:
         )
         self.state[_k.S_N_RESP] = 0
         return out
+
+    def release_passed(self) -> None:
+        """Release the pages of rows both cursors passed more than ``RELEASE_LAG_ROWS`` ago.
+
+        A no-op unless the stream is a read-only memory map (:func:`release_rows`). The lag
+        keeps the rows of recent decisions resident: a strategy may still read the event
+        views it was given (reading released rows is correct, it only faults them back in).
+        """
+        if self.perm.size:
+            return
+        lag = RELEASE_LAG_ROWS
+        low = min(int(self.state[_k.S_LOCAL_I]), int(self.state[_k.S_EXCH_J])) - lag
+        if low - self.released >= lag:
+            release_rows(self.events, self.released, low)
+            self.released = low
 
     # --- orders --------------------------------------------------------------------------------
 
@@ -451,7 +499,9 @@ def run_backtest(
     n_inst = len(instruments)
     if n_inst == 0:
         raise InvalidArgumentError("instruments", "an empty list", "at least one instrument")
-    ev = _check_events(events, n_inst).view(np.ndarray)  # a memmap stays a zero-copy view
+    scan = _check_events(events, n_inst)
+    # a zero-copy view; a memmap stays its base, so the pages of passed rows can be released
+    ev = events.view(np.ndarray)
     fee_list = [fees] * n_inst if isinstance(fees, Fees) else list(fees)
     if len(fee_list) != n_inst:
         raise InvalidArgumentError("fees", f"{len(fee_list)} entries", f"1 or {n_inst}")
@@ -470,6 +520,7 @@ def run_backtest(
         )
     run = _Run(
         events=ev,
+        scan=scan,
         instruments=instruments,
         fees=fee_list,
         latency=latency,
@@ -512,6 +563,7 @@ def run_backtest(
                     stop = min(stop, resp[0])
                     break
         code = run.advance(stop, decide_on_fill)
+        run.release_passed()
         if state[_k.S_N_RESP]:
             pending.extend(run.take_responses())
             pending.sort()

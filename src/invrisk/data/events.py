@@ -38,14 +38,23 @@ price and quantity; see DESIGN.md) with explicit sequence ids for gap detection.
 
 from __future__ import annotations
 
+import ctypes
+import mmap
+import sys
+from collections.abc import Callable, Iterator
 from enum import IntEnum
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
 
 from invrisk.errors import InvalidArgumentError
 
+CHUNK_ROWS = 1 << 20
+"""Rows per chunk of the chunked passes over event arrays (72 MB of ``EVENT_DTYPE``)."""
+
 __all__ = [
+    "CHUNK_ROWS",
     "EVENT_DTYPE",
     "EventArray",
     "EventKind",
@@ -53,6 +62,9 @@ __all__ = [
     "empty_events",
     "events_from_columns",
     "is_sorted_by_local_time",
+    "iter_chunks",
+    "non_decreasing",
+    "release_rows",
 ]
 
 
@@ -174,5 +186,74 @@ def events_from_columns(
 
 
 def is_sorted_by_local_time(events: EventArray) -> bool:
-    """True if ``local_ns`` never decreases (the replay order)."""
-    return bool(np.all(np.diff(events["local_ns"]) >= 0))
+    """True if ``local_ns`` never decreases (the replay order); checked chunk by chunk."""
+    return non_decreasing(events["local_ns"])
+
+
+def non_decreasing(x: np.ndarray, chunk: int = CHUNK_ROWS) -> bool:
+    """``x`` never decreases (checked in chunks: no full-size temporary)."""
+    for lo in range(0, x.shape[0], chunk):
+        part = x[lo : lo + chunk + 1]
+        if part.shape[0] > 1 and bool(np.any(part[1:] < part[:-1])):
+            return False
+    return True
+
+
+def iter_chunks(events: np.ndarray, chunk: int = CHUNK_ROWS) -> Iterator[tuple[int, np.ndarray]]:
+    """``(first_row, rows)`` over ``events`` in chunks, releasing each chunk's pages after use.
+
+    For a read-only memory map (``np.load(..., mmap_mode="r")``) the pages of a chunk are
+    handed back to the operating system once the caller asks for the next one (see
+    :func:`release_rows`), so one pass over a file-backed stream keeps about one chunk
+    resident instead of the whole file. Any other array is simply sliced.
+    """
+    for lo in range(0, events.shape[0], chunk):
+        yield lo, events[lo : lo + chunk]
+        release_rows(events, lo, min(lo + chunk, events.shape[0]))
+
+
+def release_rows(events: np.ndarray, lo: int, hi: int) -> None:
+    """Drop the resident pages of rows ``[lo, hi)`` of a read-only memory-mapped array.
+
+    Only whole pages inside the rows are released, and only when ``events`` is (a view of) an
+    ``np.memmap`` opened read-only on Linux: the file is unchanged, so a later read of those
+    rows faults the same bytes back in from the page cache or the file. Anything else (an
+    in-memory array, a copy-on-write or writable map, another OS) is left alone. This bounds
+    the resident memory of a replay of a large ``.npy`` stream; it never changes a value.
+    """
+    fn = _madvise
+    if fn is None or hi <= lo or not _readonly_memmap(events):
+        return
+    stride = events.strides[0]
+    if stride <= 0:
+        return
+    base = events.ctypes.data
+    start = -(-(base + lo * stride) // _PAGE) * _PAGE
+    stop = (base + hi * stride) // _PAGE * _PAGE
+    if stop > start:
+        fn(start, stop - start, mmap.MADV_DONTNEED)
+
+
+def _readonly_memmap(arr: np.ndarray) -> bool:
+    a: object = arr
+    while isinstance(a, np.ndarray):
+        if isinstance(a, np.memmap):
+            return a.mode == "r"
+        a = a.base
+    return False
+
+
+def _libc_madvise() -> Callable[[int, int, int], int] | None:
+    if not sys.platform.startswith("linux") or not hasattr(mmap, "MADV_DONTNEED"):
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    fn.restype = ctypes.c_int
+    return cast("Callable[[int, int, int], int]", fn)
+
+
+_PAGE = mmap.PAGESIZE
+_madvise = _libc_madvise()

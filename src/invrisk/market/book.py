@@ -61,7 +61,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 
 from invrisk._typing import ArrayLike, BoolArray, Float64Array, Int64Array
-from invrisk.data.events import EVENT_DTYPE, EventArray, EventKind, Side
+from invrisk.data.events import EVENT_DTYPE, EventArray, EventKind, Side, iter_chunks
 from invrisk.errors import InvalidArgumentError
 from invrisk.market import _book_kernels as _jit
 from invrisk.market import _book_kernels_python as _py
@@ -178,9 +178,9 @@ def book_range(
     limit = MAX_TICKS if max_ticks is None else _check_int("max_ticks", max_ticks, 1, MAX_TICKS)
     kinds_priced = [int(k) for k in _PRICED_KINDS]
     lo_t, hi_t = math.inf, -math.inf
-    chunk = 1 << 20  # bounded temporaries on streams of millions of rows
-    for start in range(0, ev.shape[0], chunk):
-        part = ev[start : start + chunk]
+    # chunks: bounded temporaries on streams of millions of rows, and a memory-mapped stream's
+    # pages released as the pass goes
+    for _, part in iter_chunks(ev):
         priced = np.isin(part["kind"], kinds_priced) & np.isfinite(part["price"])
         if priced.any():
             ticks = np.floor(part["price"][priced] / ts + 0.5)
