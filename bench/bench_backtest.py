@@ -10,20 +10,19 @@ Prints one JSON line. Measurements (numba cache warm: a first run compiles and i
   engine's own per-decision cost).
 - ``process_s`` / ``peak_rss_mb``: a fresh Python process that imports invrisk, memory-maps
   the stream from a ``.npy`` file, runs the GLFT backtest and writes the Parquet result, timed
-  from outside (start to result written) with its peak resident memory. Targets: half of
-  hftbacktest's whole-process time for the same stream and strategy (about 14.5 s measured in
-  the issue), 600 MB.
+  from outside (start to result written) with its peak resident memory (its own ``VmHWM``,
+  Linux). Targets: half of hftbacktest's whole-process time for the same stream and strategy
+  (about 14.5 s measured in the issue), 600 MB.
 
 Reference in the same run: the replay and the trivial-strategy run bracket the GLFT run (the
-strategy's own cost is the difference). A side-by-side hftbacktest run is not part of this
-script yet (see bench/RESULTS.md).
+strategy's own cost is the difference). The side-by-side run against hftbacktest is
+``bench_vs_hftbacktest.py``.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import resource
 import subprocess
 import sys
 import tempfile
@@ -79,6 +78,8 @@ s = GLFTMarketMaker(gamma=0.05, q_max=0.1, order_qty=0.01, window_ns=300 * 10**9
 r = run_backtest(events=events, instruments=[synthetic_perpetual("linear")], strategy=s,
                  fees=Fees(maker=-0.0001, taker=0.0005), queue=ProbQueue("power", 2.0))
 r.to_parquet(sys.argv[2])
+with open("/proc/self/status") as f:  # this process's own peak (not the parent's, see below)
+    print("VMHWM_KB", next(int(x.split()[1]) for x in f if x.startswith("VmHWM:")))
 """
 
 
@@ -127,9 +128,16 @@ def main() -> None:
         data = Path(tmp) / "stream.npy"
         np.save(data, market.events)  # the stream as a file, as hftbacktest reads its data
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", PROCESS, str(data), tmp], check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", PROCESS, str(data), tmp],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         process_s = time.perf_counter() - t0
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    # The child's VmHWM: getrusage(RUSAGE_CHILDREN).ru_maxrss would include this (large)
+    # parent's resident memory, which Linux folds into the child's maximum at fork/exec.
+    peak_mb = next(int(x.split()[1]) for x in out.splitlines() if x.startswith("VMHWM_KB")) / 1024
     print(
         json.dumps(
             {
