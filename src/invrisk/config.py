@@ -21,6 +21,7 @@ unknown fields are errors, and an error names the file and the field::
 
     [run]
     decision_interval_ms = 100.0
+    # decision_phase_ms = 50.0  # decide at clock times = 50 ms (mod the interval)
     decide_on_fill = false
     price_tolerance_ticks = 0
 
@@ -52,7 +53,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from invrisk.backtest import (
     BacktestResult,
@@ -121,12 +122,25 @@ class RunConfig(_Model):
     """The decision loop."""
 
     decision_interval_ms: float = Field(100.0, gt=0)
+    decision_phase_ms: float | None = Field(
+        None, ge=0, description="decide at clock times = phase (mod interval); None: from start"
+    )
     decide_on_fill: bool = False
     price_tolerance_ticks: int = Field(0, ge=0)
     qty_tolerance: float = Field(
         0.0, ge=0, lt=1, description="keep a resting order whose leaves are within this fraction"
     )
     seed: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _phase_within_interval(self) -> RunConfig:
+        phase = self.decision_phase_ms
+        if phase is not None and phase >= self.decision_interval_ms:
+            raise ValueError(
+                f"decision_phase_ms={phase} must be below decision_interval_ms="
+                f"{self.decision_interval_ms}"
+            )
+        return self
 
 
 class RiskConfig(_Model):
@@ -284,6 +298,11 @@ def run_from_config(
         queue=_queue(ex),
         partial_fills=ex.partial_fills,
         decision_interval_ns=round(cfg.run.decision_interval_ms * NS_PER_MS),
+        decision_phase_ns=(
+            None
+            if cfg.run.decision_phase_ms is None
+            else round(cfg.run.decision_phase_ms * NS_PER_MS)
+        ),
         decide_on_fill=cfg.run.decide_on_fill,
         funding_interval_ns=round(ex.funding_interval_h * NS_PER_HOUR),
         guard=_guard(cfg.risk, instrument),

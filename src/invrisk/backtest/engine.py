@@ -444,6 +444,7 @@ def run_backtest(
     queue: QueueModel = DEFAULT_QUEUE,
     partial_fills: bool = True,
     decision_interval_ns: int = 100 * NS_PER_MS,
+    decision_phase_ns: int | None = None,
     decide_on_fill: bool = False,
     funding_interval_ns: int = 8 * 3600 * 1_000_000_000,
     guard: RiskGuard | None = None,
@@ -474,6 +475,13 @@ def run_backtest(
     decision_interval_ns
         Local time between strategy decisions (> 0); the first is one interval after the
         first event.
+    decision_phase_ns
+        If given (``0 <= phase < decision_interval_ns``), decisions fall instead at the local
+        times ``t`` with ``t % decision_interval_ns == phase`` (a timer aligned to the clock,
+        as a live bot's), the first after the first event. Results can depend on it: a
+        market that updates on a fixed grid of its own (e.g. a venue's 100 ms book
+        snapshots) is seen just before or just after each update depending on the phase;
+        running a few phases shows how much.
     decide_on_fill
         Also call the strategy at the local time each fill is reported.
     funding_interval_ns
@@ -507,6 +515,15 @@ def run_backtest(
         raise InvalidArgumentError("fees", f"{len(fee_list)} entries", f"1 or {n_inst}")
     if isinstance(decision_interval_ns, bool) or int(decision_interval_ns) <= 0:
         raise InvalidArgumentError("decision_interval_ns", decision_interval_ns, "an int > 0")
+    if decision_phase_ns is not None and (
+        isinstance(decision_phase_ns, bool)
+        or not 0 <= int(decision_phase_ns) < int(decision_interval_ns)
+    ):
+        raise InvalidArgumentError(
+            "decision_phase_ns",
+            decision_phase_ns,
+            f"None or an int in [0, decision_interval_ns={int(decision_interval_ns)})",
+        )
     if int(funding_interval_ns) < 0:
         raise InvalidArgumentError("funding_interval_ns", funding_interval_ns, "an int >= 0")
     if backend not in ("numba", "python"):
@@ -544,7 +561,10 @@ def run_backtest(
     start_ns = int(ev["local_ns"][0])
     strategy.on_start(Context(instruments=tuple(instruments), start_ns=start_ns, seed=seed))
     interval = int(decision_interval_ns)
-    next_decision = start_ns + interval
+    if decision_phase_ns is None:
+        next_decision = start_ns + interval
+    else:  # the first clock-aligned time strictly after the first event
+        next_decision = start_ns - (start_ns - int(decision_phase_ns)) % interval + interval
     span = int(ev["local_ns"][-1]) - start_ns
     rec = _Recorder(n_inst, span // interval + 16)
     pending: list[_Response] = []
