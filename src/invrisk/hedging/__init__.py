@@ -1,0 +1,37 @@
+"""Hedging (layer 2): dynamic delta-hedging policies with transaction costs and their
+simulation.
+
+- :mod:`invrisk.hedging.policies` — :class:`FixedInterval`, :class:`FixedBand`,
+  :class:`WhalleyWilmott` (no-trade band), :class:`LelandDelta` (Leland-adjusted volatility),
+  and the closed forms :func:`whalley_wilmott_half_band`, :func:`leland_vol`.
+- :mod:`invrisk.hedging.simulate` — :func:`simulate_hedging` runs a policy on price paths
+  (synthetic or real history) for an option position and reports hedging error against cost.
+"""
+
+from __future__ import annotations
+
+from invrisk.hedging.policies import (
+    FixedBand,
+    FixedInterval,
+    HedgePolicy,
+    LelandDelta,
+    WhalleyWilmott,
+    leland_number,
+    leland_vol,
+    whalley_wilmott_half_band,
+)
+from invrisk.hedging.simulate import HedgeRun, hourly_windows, simulate_hedging
+
+__all__ = [
+    "FixedBand",
+    "FixedInterval",
+    "HedgePolicy",
+    "HedgeRun",
+    "LelandDelta",
+    "WhalleyWilmott",
+    "hourly_windows",
+    "leland_number",
+    "leland_vol",
+    "simulate_hedging",
+    "whalley_wilmott_half_band",
+]
