@@ -118,7 +118,10 @@ def leland_vol(*, vol: float, round_trip_cost: float, dt_yr: float, short: bool 
 class HedgePolicy(Protocol):
     """Decides the new hedge holdings of all paths at one step (vectorised over paths)."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """A short label for reports."""
+        ...
 
     def rebalance(
         self,
