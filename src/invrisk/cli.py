@@ -21,6 +21,7 @@ from invrisk import __version__
 from invrisk._cli_common import fail, print_json, stdout_console
 from invrisk.cli_backtest import register as register_backtest_command
 from invrisk.cli_data import data_app
+from invrisk.cli_hedging import register as register_hedging_command
 from invrisk.cli_quote import register as register_quote_commands
 from invrisk.errors import InvriskError
 from invrisk.instruments import Instrument, parse_ccxt, parse_deribit
@@ -55,6 +56,7 @@ app = typer.Typer(
 app.add_typer(data_app, name="data")
 register_quote_commands(app)
 register_backtest_command(app)
+register_hedging_command(app)
 
 console = stdout_console()
 err_console = Console(stderr=True)
