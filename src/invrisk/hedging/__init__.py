@@ -5,11 +5,22 @@ simulation.
   :class:`WhalleyWilmott` (no-trade band), :class:`LelandDelta` (Leland-adjusted volatility),
   and the closed forms :func:`whalley_wilmott_half_band`, :func:`leland_vol`.
 - :mod:`invrisk.hedging.simulate` — :func:`simulate_hedging` runs a policy on price paths
-  (synthetic or real history) for an option position and reports hedging error against cost.
+  (synthetic or real history) for an option position and reports hedging error against cost;
+  :mod:`invrisk.hedging.study` compares a grid of policies and marks the efficient frontier.
+- :mod:`invrisk.hedging.optimizer` — :func:`optimize_hedge`: the cheapest trades in candidate
+  instruments (bid/ask, fees, lots, caps) that bring a book's exposures inside its limits, or
+  that minimise a Greek or scenario risk; a frozen :class:`HedgePlan`, and
+  :class:`HedgeInfeasibleError` naming the limits that cannot be met.
 """
 
 from __future__ import annotations
 
+from invrisk.hedging.optimizer import (
+    HedgeCandidate,
+    HedgeInfeasibleError,
+    HedgePlan,
+    optimize_hedge,
+)
 from invrisk.hedging.policies import (
     FixedBand,
     FixedInterval,
@@ -25,6 +36,9 @@ from invrisk.hedging.simulate import HedgeRun, hourly_windows, simulate_hedging
 __all__ = [
     "FixedBand",
     "FixedInterval",
+    "HedgeCandidate",
+    "HedgeInfeasibleError",
+    "HedgePlan",
     "HedgePolicy",
     "HedgeRun",
     "LelandDelta",
@@ -32,6 +46,7 @@ __all__ = [
     "hourly_windows",
     "leland_number",
     "leland_vol",
+    "optimize_hedge",
     "simulate_hedging",
     "whalley_wilmott_half_band",
 ]
