@@ -115,7 +115,7 @@ def var_es(pnl: ArrayLike, *, level: float, weights: ArrayLike | None = None) ->
     Examples
     --------
     >>> est = var_es([-10.0, -5.0, 0.0, 1.0, 2.0], level=0.8)
-    >>> est.var, est.es  # the 4th smallest loss of 5 is 5; the worst 20% is the loss of 10
+    >>> est.var, round(est.es, 12)  # the 4th smallest loss of 5 is 5; the worst 20% is 10
     (5.0, 10.0)
     """
     lv = _level(level)
