@@ -3,10 +3,27 @@
 - :class:`RiskGuard` (:mod:`invrisk.risk.limits`) — the pre-trade checks every order passes in
   the backtester and the live runtime, and the trading state ``ACTIVE`` / ``REDUCING`` /
   ``HALTED`` driven by drawdown and daily-loss limits and by the operator's kill switches.
+- :class:`Portfolio` of :class:`Position` (spot, perpetuals, futures, options; linear or
+  coin-settled; any venue; :func:`read_positions` from CSV/JSON) valued with a
+  :class:`MarketSnapshot` (:mod:`invrisk.risk.portfolio`); per-position and aggregated Greeks
+  and vega buckets (:func:`portfolio_greeks`, :func:`vega_buckets`,
+  :mod:`invrisk.risk.greeks`); PnL attribution between two snapshots (:func:`attribute_pnl`).
+- Scenarios (:mod:`invrisk.risk.scenarios`): full revaluation under :class:`Scenario` moves
+  (:func:`revalue`), spot x vol grids (:func:`spot_vol_grid`), named
+  :data:`HISTORICAL_STRESSES`, user scenarios from TOML (:func:`load_scenarios`).
 """
 
 from __future__ import annotations
 
+from invrisk.risk.attribution import ATTRIBUTION_TERMS, PnLAttribution, attribute_pnl
+from invrisk.risk.greeks import (
+    GREEK_FIELDS,
+    GreeksTotal,
+    PortfolioGreeks,
+    VegaBuckets,
+    portfolio_greeks,
+    vega_buckets,
+)
 from invrisk.risk.limits import (
     REJECT_REASONS,
     GuardLimits,
@@ -16,13 +33,62 @@ from invrisk.risk.limits import (
     Transition,
     Verdict,
 )
+from invrisk.risk.portfolio import (
+    POSITION_COLUMNS,
+    USD_LIKE,
+    MarketSnapshot,
+    OptionQuote,
+    Portfolio,
+    Position,
+    read_positions,
+)
+from invrisk.risk.scenarios import (
+    DERIBIT_LIKE_TERMS,
+    FLAT_TERMS,
+    HISTORICAL_STRESSES,
+    Scenario,
+    ScenarioGrid,
+    ScenarioResult,
+    TermWeighting,
+    historical_stress,
+    load_scenarios,
+    revalue,
+    spot_vol_grid,
+)
 
 __all__ = [
+    "ATTRIBUTION_TERMS",
+    "DERIBIT_LIKE_TERMS",
+    "FLAT_TERMS",
+    "GREEK_FIELDS",
+    "HISTORICAL_STRESSES",
+    "POSITION_COLUMNS",
     "REJECT_REASONS",
+    "USD_LIKE",
+    "GreeksTotal",
     "GuardLimits",
     "InstrumentLimits",
+    "MarketSnapshot",
+    "OptionQuote",
+    "PnLAttribution",
+    "Portfolio",
+    "PortfolioGreeks",
+    "Position",
     "RiskGuard",
+    "Scenario",
+    "ScenarioGrid",
+    "ScenarioResult",
+    "TermWeighting",
     "TradingState",
     "Transition",
+    "VegaBuckets",
     "Verdict",
+    "attribute_pnl",
+    "historical_stress",
+    "load_scenarios",
+    "portfolio_greeks",
+    "read_positions",
+    "revalue",
+    "spot_vol_grid",
+    "vega_buckets",
 ]
