@@ -21,6 +21,7 @@ from invrisk.risk import (
     Transition,
     Verdict,
 )
+from invrisk.risk.limit_set import Limit, LimitSet
 
 S = 1_000_000_000
 DAY = 86_400 * S
@@ -111,12 +112,19 @@ def test_price_band_and_fair_price() -> None:
 
 def test_check_order_is_fixed() -> None:
     # each order fails the checks listed after its reason as well; the first one wins
-    g = make(GuardLimits(max_orders_per_s=1))
+    delta = LimitSet([Limit(name="delta", metric="delta_coin", underlying="BTC", max_abs=2.0)])
+    g = RiskGuard(
+        limits={1: InstrumentLimits(**BASE)},
+        guard=GuardLimits(max_orders_per_s=1),
+        portfolio_limits=delta,
+    )
+    past = {"limit_values": {"delta": 1.5}, "limit_impact": {"delta": 1.0}}
     assert order(g, side=0, instrument=9) == "bad_order"
     assert order(g, instrument=9, qty=50.0) == "unknown_instrument"
     assert order(g, qty=3.0, price=100.0, fair_price=math.nan) == "max_order_qty"
     assert order(g, qty=2.0, price=120.0, fair_price=math.nan) == "max_order_notional"
     assert order(g, qty=2.0, position=9.0, fair_price=math.nan) == "max_position"
+    assert order(g, fair_price=math.nan, **past) == "portfolio_limit"
     assert order(g, fair_price=math.nan) == "no_fair_price"
     assert order(g, price=105.0) == "price_band"
     assert order(g) == ""
@@ -126,6 +134,32 @@ def test_check_order_is_fixed() -> None:
     g.reduce_only(cause="test", now_ns=0)
     assert order(g, qty=3.0) == "reducing"
     assert tuple(k for k, n in g.rejections.items() if n) == REJECT_REASONS
+
+
+def test_portfolio_limit_refuses_only_orders_that_breach_or_worsen() -> None:
+    """Delta limit ±2 BTC: from 1.5, +1.0 breaches (refused, limit named); from 2.5 (already
+    past the limit) a -0.3 order reduces the excess and passes, +0.1 worsens it and is refused;
+    a limit the order does not touch (no impact entry) and a guard called without values are
+    not checked."""
+    limits = LimitSet(
+        [
+            Limit(name="btc delta", metric="delta_coin", underlying="BTC", max_abs=2.0),
+            Limit(name="vega", metric="vega_usd", hi=1e5),
+        ]
+    )
+    g = RiskGuard(limits={1: InstrumentLimits(**BASE)}, portfolio_limits=limits)
+    v = g.check_new(instrument=1, side=1, price=100.0, qty=1.0, fair_price=100.0, position=0.0,
+                    open_same_side=0.0, now_ns=0, limit_values={"btc delta": 1.5, "vega": 9e4},
+                    limit_impact={"btc delta": 1.0})  # fmt: skip
+    assert (v.accepted, v.reason, v.detail) == (False, "portfolio_limit", "btc delta")
+    for cur, d, ok in ((2.5, -0.3, True), (2.5, 0.1, False), (1.0, 0.9, True), (-1.9, -0.2, False)):
+        reason = order(
+            g, limit_values={"btc delta": cur, "vega": 0.0}, limit_impact={"btc delta": d}
+        )
+        assert (reason == "") is ok, (cur, d, reason)
+    assert order(g, limit_values={"btc delta": 9.0}, limit_impact={"vega": 0.0}) == ""
+    assert order(g) == ""
+    assert g.rejections["portfolio_limit"] == 3
 
 
 # --- rate limit -------------------------------------------------------------------------------

@@ -37,11 +37,17 @@ Checks of a new order
 7. ``max_position`` — the worst case ``|position + side * (open_same_side + qty)|`` exceeds
    ``max_position`` and the order is not a pure reduction (rule of step 4): a position already
    beyond its limit can always be reduced.
-8. ``no_fair_price`` / ``price_band`` — skipped when ``price_band`` is ``inf``. Otherwise
+8. ``portfolio_limit`` — only for a guard built with ``portfolio_limits`` (a
+   :class:`~invrisk.risk.limit_set.LimitSet`) and a call that passes ``limit_values`` (the
+   book's current value of each limit's metric) and ``limit_impact`` (what the order adds if it
+   fills, by limit name): the order would breach a portfolio limit or breach it further
+   (:meth:`LimitSet.order_breaches <invrisk.risk.limit_set.LimitSet.order_breaches>`); the
+   limits are named in :attr:`Verdict.detail`.
+9. ``no_fair_price`` / ``price_band`` — skipped when ``price_band`` is ``inf``. Otherwise
    ``fair_price`` must be finite > 0 (``no_fair_price``) and
    ``|price - fair_price| <= price_band * fair_price`` (``price_band``; the same as
    ``|price / fair - 1| <= band`` with less rounding at the boundary).
-9. ``rate_limit`` — at most ``max_orders_per_s`` accepted orders in the half-open window
+10. ``rate_limit`` — at most ``max_orders_per_s`` accepted orders in the half-open window
    ``(now_ns - 1 s, now_ns]``. Only an accepted order uses a slot; cancels are never checked.
 
 Examples
@@ -50,7 +56,7 @@ Examples
 ...     max_order_notional=math.inf, price_band=0.01)})
 >>> guard.check_new(instrument=7, side=1, price=101.0, qty=2.0, fair_price=100.0,
 ...     position=0.0, open_same_side=0.0, now_ns=0)
-Verdict(accepted=True, reason='')
+Verdict(accepted=True, reason='', detail='')
 >>> guard.check_new(instrument=7, side=1, price=101.5, qty=2.0, fair_price=100.0,
 ...     position=0.0, open_same_side=0.0, now_ns=1).reason
 'price_band'
@@ -63,9 +69,13 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 from invrisk.errors import InvalidArgumentError
 from invrisk.units import NS_PER_DAY, NS_PER_SECOND
+
+if TYPE_CHECKING:  # not imported at run time: the guard must stay cheap to import
+    from invrisk.risk.limit_set import LimitSet
 
 __all__ = [
     "REJECT_REASONS",
@@ -87,6 +97,7 @@ REJECT_REASONS: tuple[str, ...] = (
     "max_order_qty",
     "max_order_notional",
     "max_position",
+    "portfolio_limit",
     "no_fair_price",
     "price_band",
     "rate_limit",
@@ -192,10 +203,12 @@ class GuardLimits:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """The answer of :meth:`RiskGuard.check_new`: ``reason`` is ``""`` when accepted."""
+    """The answer of :meth:`RiskGuard.check_new`: ``reason`` is ``""`` when accepted;
+    ``detail`` names the portfolio limits of a ``portfolio_limit`` rejection."""
 
     accepted: bool
     reason: str
+    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +257,7 @@ class RiskGuard:
         "_limits",
         "_max_rate",
         "_peak",
+        "_portfolio_limits",
         "_rejections",
         "_sent_ns",
         "_state",
@@ -251,7 +265,11 @@ class RiskGuard:
     )
 
     def __init__(
-        self, *, limits: Mapping[int, InstrumentLimits], guard: GuardLimits = _DEFAULT_GUARD
+        self,
+        *,
+        limits: Mapping[int, InstrumentLimits],
+        guard: GuardLimits = _DEFAULT_GUARD,
+        portfolio_limits: LimitSet | None = None,
     ) -> None:
         if not isinstance(limits, Mapping) or not limits:
             raise InvalidArgumentError("limits", limits, "a non-empty mapping id -> limits")
@@ -262,8 +280,11 @@ class RiskGuard:
                 raise InvalidArgumentError(f"limits[{key}]", value, "an InstrumentLimits")
         if not isinstance(guard, GuardLimits):
             raise InvalidArgumentError("guard", guard, "a GuardLimits")
+        if portfolio_limits is not None and not hasattr(portfolio_limits, "order_breaches"):
+            raise InvalidArgumentError("portfolio_limits", portfolio_limits, "a LimitSet or None")
         self._limits: dict[int, InstrumentLimits] = dict(limits)
         self._guard = guard
+        self._portfolio_limits = portfolio_limits
         self._max_rate = guard.max_orders_per_s
         self._sent_ns: deque[int] = deque()
         self._state = TradingState.ACTIVE
@@ -311,6 +332,8 @@ class RiskGuard:
         position: float,
         open_same_side: float,
         now_ns: int,
+        limit_values: Mapping[str, float] | None = None,
+        limit_impact: Mapping[str, float] | None = None,
     ) -> Verdict:
         """Check one new order; an accepted order uses a rate-limit slot.
 
@@ -330,6 +353,9 @@ class RiskGuard:
             Contracts still open on the order's side (>= 0), assumed to fill in the worst case.
         now_ns
             Time of the check, int ns UTC, non-decreasing.
+        limit_values, limit_impact
+            For the portfolio limits (check 8): each limit's current value and the change the
+            order makes to it if it fills, by limit name.
 
         Returns
         -------
@@ -364,6 +390,12 @@ class RiskGuard:
             return self._reject("max_order_notional")
         if abs(position + side * (open_same_side + qty)) > lim.max_position and not reduces:
             return self._reject("max_position")
+        pl = self._portfolio_limits
+        if pl is not None and limit_values is not None and limit_impact is not None:
+            worse = pl.order_breaches(limit_values, limit_impact)
+            if worse:
+                self._rejections["portfolio_limit"] += 1
+                return Verdict(False, "portfolio_limit", ", ".join(worse))
         band = lim.price_band
         if band != _INF:
             if not 0.0 < fair_price < _INF:
