@@ -23,6 +23,7 @@ from invrisk.cli_backtest import register as register_backtest_command
 from invrisk.cli_data import data_app
 from invrisk.cli_hedging import register as register_hedging_command
 from invrisk.cli_quote import register as register_quote_commands
+from invrisk.cli_risk import register as register_risk_commands
 from invrisk.errors import InvriskError
 from invrisk.instruments import Instrument, parse_ccxt, parse_deribit
 from invrisk.units import (
@@ -57,6 +58,7 @@ app.add_typer(data_app, name="data")
 register_quote_commands(app)
 register_backtest_command(app)
 register_hedging_command(app)
+register_risk_commands(app)
 
 console = stdout_console()
 err_console = Console(stderr=True)

@@ -242,6 +242,14 @@ def optimize_hedge(
     prob.solve(solver=cp.CLARABEL)
     if prob.status in ("infeasible", "infeasible_inaccurate"):
         raise HedgeInfeasibleError(spec.violations(cp))
+    if prob.status in ("unbounded", "unbounded_inaccurate"):
+        raise InvalidArgumentError(
+            "candidates: max_qty",
+            [c.max_qty for c in candidates],
+            "caps that bound the trades: some combination of candidates lowers the objective "
+            "without limit (e.g. gains in every scenario beyond its cost: instantaneous "
+            "scenarios carry no theta); give every candidate a finite max_qty or add limits",
+        )
     if prob.status not in ("optimal", "optimal_inaccurate") or x.value is None:
         raise ConvergenceError(f"hedge optimisation did not converge (solver status {prob.status})")
     x_cont = np.asarray(x.value, dtype=np.float64)

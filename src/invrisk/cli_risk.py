@@ -1,0 +1,316 @@
+"""``invrisk risk`` and ``invrisk hedge``: the risk of a book and the cheapest hedge.
+
+No business logic: read the positions, the chain and the options, call
+:func:`invrisk.risk.assess.assess_portfolio` / :func:`invrisk.hedging.plan.plan_hedge`, print
+tables (or ``--json``), write the HTML report when asked.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from invrisk._cli_common import fail, print_json, stdout_console
+
+__all__ = ["register"]
+
+console = stdout_console()
+err_console = Console(stderr=True)
+
+MarkOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--mark",
+        help="Mark price of a spot, perpetual or futures position, NAME=PRICE (repeatable), "
+        "e.g. --mark BTC-PERPETUAL=87831.5 --mark binance:BTC/USDT:USDT=87800. Options are "
+        "valued from the chain.",
+    ),
+]
+ChainOpt = Annotated[
+    Path, typer.Option("--market", help="Deribit option-chain CSV (.csv or .csv.gz) to value with.")
+]
+
+
+def _marks(items: list[str] | None) -> dict[str, float]:
+    from invrisk.errors import InvalidArgumentError
+
+    out: dict[str, float] = {}
+    for item in items or []:
+        name, sep, value = item.rpartition("=")
+        try:
+            price = float(value)
+        except ValueError:
+            price = math.nan
+        if not sep or not name or not (math.isfinite(price) and price > 0):
+            raise InvalidArgumentError("--mark", item, "NAME=PRICE with a price > 0")
+        out[name] = price
+    return out
+
+
+def _snapshot(positions: Path, market: Path, marks: list[str] | None, model: str) -> Any:
+    from invrisk.data import load_deribit_chain
+    from invrisk.risk import MarketSnapshot, read_positions
+
+    book = read_positions(positions)
+    chain = load_deribit_chain(market)
+    snap = MarketSnapshot.from_chain(chain, marks=_marks(marks), model=model)  # type: ignore[arg-type]
+    return book, chain, snap
+
+
+def _returns(history: list[str] | None) -> dict[str, np.ndarray] | None:
+    """``COIN=path`` OHLCV files -> simple daily returns aligned on the bars all files share."""
+    from invrisk.data import read_ohlcv
+    from invrisk.errors import InvalidArgumentError
+
+    if not history:
+        return None
+    closes: dict[str, dict[int, float]] = {}
+    for item in history:
+        coin, sep, path = item.partition("=")
+        if not sep or not coin or not path:
+            raise InvalidArgumentError("--history", item, "COIN=PATH of an OHLCV CSV")
+        bars = read_ohlcv(path)
+        closes[coin.upper()] = dict(zip(bars.open_ns.tolist(), bars.close.tolist(), strict=True))
+    common = sorted(set.intersection(*(set(c) for c in closes.values())))
+    if len(common) < 3:
+        raise InvalidArgumentError("--history", history, "files sharing at least 3 bars")
+    out = {}
+    for coin, c in closes.items():
+        px = np.array([c[t] for t in common])
+        out[coin] = px[1:] / px[:-1] - 1.0
+    return out
+
+
+def risk(
+    positions: Annotated[Path, typer.Argument(help="Positions CSV or JSON (see invrisk.risk).")],
+    market: ChainOpt,
+    mark: MarkOpt = None,
+    model: Annotated[str, typer.Option(help="Surface model: svi, ssvi or essvi.")] = "svi",
+    scenarios: Annotated[
+        Path | None, typer.Option(help="User scenarios TOML (see invrisk.risk.scenarios).")
+    ] = None,
+    historical: Annotated[bool, typer.Option(help="Include the named historical stresses.")] = True,
+    history: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="COIN=OHLCV.csv daily history for VaR/ES (repeatable; the files are aligned).",
+        ),
+    ] = None,
+    var_level: Annotated[float, typer.Option(help="VaR/ES level, e.g. 0.99.")] = 0.99,
+    limits: Annotated[
+        Path | None, typer.Option(help="Limits TOML (see invrisk.risk.limit_set).")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print everything as JSON.")] = False,
+    report: Annotated[Path | None, typer.Option(help="Write the HTML risk report here.")] = None,
+) -> None:
+    """Greeks per coin (coin and USD, premium-adjusted delta, cash gamma), vega by expiry and
+    call-delta bucket, a spot x vol grid and stress scenarios by full revaluation, VaR/ES from
+    a price history, and limit breaches. USD unless the column says coin; vega per 1.0 of
+    vol, theta per year.
+    """
+    from invrisk.errors import InvriskError
+    from invrisk.risk.assess import assess_portfolio
+    from invrisk.risk.limit_set import load_limits
+    from invrisk.risk.scenarios import load_scenarios
+
+    try:
+        book, _, snap = _snapshot(positions, market, mark, model)
+        a = assess_portfolio(
+            book,
+            snap,
+            scenarios=load_scenarios(scenarios) if scenarios else (),
+            include_historical=historical,
+            returns=_returns(history),
+            var_level=var_level,
+            limits=load_limits(limits) if limits else None,
+        )
+        written = None
+        if report is not None:
+            from invrisk.report.risk_report import write_risk_report
+
+            written = str(write_risk_report(a, report))
+    except (InvriskError, OSError) as exc:
+        raise fail(err_console, str(exc)) from exc
+    if json_out:
+        print_json({**a.to_dict(), "report": written})
+        return
+    t = Table(title="Greeks by coin (USD unless stated; vega per 1.0 vol, theta per year)")
+    cols = [
+        ("value_usd", "value"),
+        ("delta_coin", "delta coin"),
+        ("delta_premium_adjusted_coin", "delta p.a. coin"),
+        ("cash_gamma_usd", "cash gamma"),
+        ("vega_usd", "vega"),
+        ("theta_usd", "theta"),
+    ]
+    t.add_column("coin")
+    for _, head in cols:
+        t.add_column(head, justify="right")
+    for coin, tot in a.totals.items():
+        t.add_row(coin, *(f"{getattr(tot, k):,.2f}" for k, _ in cols))
+    console.print(t)
+    worst = int(np.argmin(a.grid.pnl_usd))
+    i, j = np.unravel_index(worst, a.grid.pnl_usd.shape)
+    console.print(
+        f"grid worst: spot {a.grid.spot_returns[i]:+.0%}, vol {a.grid.vol_shifts[j] * 100:+.0f} "
+        f"pts -> {a.grid.pnl_usd[i, j]:,.0f} USD"
+    )
+    if a.scenario_names:
+        s = Table(title="Stress scenarios")
+        s.add_column("scenario")
+        s.add_column("P&L USD", justify="right")
+        for name, pnl in zip(a.scenario_names, a.scenario_pnl_usd, strict=True):
+            s.add_row(name, f"{pnl:,.0f}")
+        console.print(s)
+    for v in a.var:
+        console.print(
+            f"{v.method} VaR {v.level:.0%}: {v.var_usd:,.0f} USD, ES {v.es_usd:,.0f} USD "
+            f"({v.pnl_usd.size} scenarios)"
+        )
+    if a.limits is not None:
+        lt = Table(title="Limits")
+        for head in ("limit", "scope", "value", "low", "high", "use", "breach"):
+            lt.add_column(head, justify="left" if head in ("limit", "scope") else "right")
+        for r in a.limits.rows:
+            lt.add_row(
+                r.name, r.scope, f"{r.value:,.4g}", f"{r.lo:,.4g}", f"{r.hi:,.4g}",
+                f"{r.utilization:.0%}", "BREACH" if r.breached else "",
+            )  # fmt: skip
+        console.print(lt)
+    if written:
+        console.print(f"wrote {written}")
+
+
+def hedge(
+    positions: Annotated[Path, typer.Argument(help="Positions CSV or JSON (see invrisk.risk).")],
+    market: ChainOpt,
+    limits: Annotated[
+        Path, typer.Option(help="Limits TOML: the hedge must bring the book inside.")
+    ],
+    with_: Annotated[
+        str,
+        typer.Option(
+            "--with",
+            help="Hedge instruments, comma separated: Deribit names (BTC-PERPETUAL, "
+            "BTC-27MAR26, BTC-27MAR26-90000-C) and/or 'options' (the chain's options with a "
+            "bid and an ask, within --max-days and --moneyness).",
+        ),
+    ] = "BTC-PERPETUAL,options",
+    mark: MarkOpt = None,
+    model: Annotated[str, typer.Option(help="Surface model: svi, ssvi or essvi.")] = "svi",
+    objective: Annotated[
+        str, typer.Option(help="'cost' (cheapest inside the limits) or 'scenario' (min ES).")
+    ] = "cost",
+    max_days: Annotated[float, typer.Option(help="'options': longest expiry, days.")] = 180.0,
+    moneyness: Annotated[float, typer.Option(help="'options': largest |ln(K/F)|.")] = 0.15,
+    max_options: Annotated[int, typer.Option(help="'options': at most this many.")] = 60,
+    max_qty: Annotated[
+        float, typer.Option(help="Largest trade per option candidate, contracts.")
+    ] = 100.0,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+) -> None:
+    """The cheapest set of trades (crossing the spread, paying fees, in whole lots) that brings
+    the book's net-Greek limits within bounds, or (--objective scenario) that minimises the ES
+    of its P&L over a spot x vol grid plus cost. Limits on gross or external metrics are listed
+    as not constrained.
+    """
+    from invrisk.errors import InvalidArgumentError, InvriskError
+    from invrisk.hedging.optimizer import HedgeInfeasibleError
+    from invrisk.hedging.plan import CandidateSpec, plan_hedge
+    from invrisk.instruments import parse_deribit
+    from invrisk.risk.limit_set import load_limits
+
+    try:
+        book, chain, snap = _snapshot(positions, market, mark, model)
+        specs: list[CandidateSpec] = []
+        for name in (n.strip() for n in with_.split(",") if n.strip()):
+            if name == "options":
+                ok = (
+                    (chain.bid_coin > 0)
+                    & (chain.ask_coin > 0)
+                    & (chain.t_yr * 365.0 <= max_days)
+                    & (np.abs(np.log(chain.strike / chain.forward_usd)) <= moneyness)
+                )
+                rows = np.flatnonzero(ok)
+                # nearest the money first, then the nearest expiries
+                order = np.lexsort(
+                    (chain.t_yr[rows], np.abs(np.log(chain.strike[rows] / chain.forward_usd[rows])))
+                )
+                for r in rows[order][:max_options]:
+                    inst = parse_deribit(str(chain.instrument[r]))
+                    specs.append(CandidateSpec(instrument=inst, lot=inst.lot_size, max_qty=max_qty))
+            else:
+                inst = parse_deribit(name)
+                cap = math.inf if not inst.is_option else max_qty
+                specs.append(CandidateSpec(instrument=inst, lot=inst.lot_size, max_qty=cap))
+        if objective == "scenario":
+            specs = [
+                s if math.isfinite(s.max_qty) else CandidateSpec(s.instrument, s.lot, 1e7 * s.lot)
+                for s in specs
+            ]
+        if not specs:
+            raise InvalidArgumentError("--with", with_, "at least one hedge instrument")
+        quotes = {
+            str(n): (float(b), float(a))
+            for n, b, a in zip(chain.instrument, chain.bid_coin, chain.ask_coin, strict=True)
+        }
+        result = plan_hedge(
+            book,
+            snap,
+            candidates=specs,
+            limits=load_limits(limits),
+            objective=objective,
+            option_bid_ask_coin=quotes,
+        )
+    except HedgeInfeasibleError as exc:
+        if json_out:
+            print_json({"feasible": False, "violations": exc.violations, "message": str(exc)})
+            raise typer.Exit(code=1) from exc
+        raise fail(err_console, str(exc)) from exc
+    except (InvriskError, OSError) as exc:
+        raise fail(err_console, str(exc)) from exc
+    plan = result.plan
+    if json_out:
+        print_json(
+            {
+                "feasible": True,
+                "objective": plan.objective,
+                "trades": [{"instrument": n, "contracts": q} for n, q in plan.trades],
+                "cost_usd": plan.cost,
+                "risk_before": plan.risk_before,
+                "risk_after": plan.risk_after,
+                "exposure_before": plan.exposure_before,
+                "exposure_after": plan.exposure_after,
+                "binding": plan.binding,
+                "rounding": plan.rounding,
+                "candidates": len(result.candidates),
+                "not_constrained": result.skipped,
+            }
+        )
+        return
+    t = Table(title=f"Hedge plan ({plan.objective}; cost {plan.cost:,.2f} USD, {plan.rounding})")
+    t.add_column("instrument")
+    t.add_column("contracts", justify="right")
+    for n, q in plan.trades:
+        t.add_row(n, f"{q:+,.4g}")
+    console.print(t)
+    e = Table(title="Limited exposures")
+    for head in ("limit", "before", "after"):
+        e.add_column(head, justify="left" if head == "limit" else "right")
+    for k, v in plan.exposure_before.items():
+        e.add_row(k, f"{v:,.4g}", f"{plan.exposure_after[k]:,.4g}")
+    console.print(e)
+    if result.skipped:
+        console.print(f"not constrained (not linear in the trades): {', '.join(result.skipped)}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``risk`` and ``hedge`` to ``app``."""
+    app.command("risk")(risk)
+    app.command("hedge")(hedge)
