@@ -155,11 +155,30 @@ def test_chain_without_valuation_time_is_a_clear_error() -> None:
 def test_demo_json(tmp_path) -> None:  # type: ignore[no-untyped-def]
     report = tmp_path / "surface.html"
     bt_report = tmp_path / "backtest.html"
+    risk_report = tmp_path / "risk.html"
     out = _json(
-        ["demo", "--n-speed", "20000", "--plot", str(report), "--backtest-report", str(bt_report)]
+        [
+            "demo",
+            "--n-speed",
+            "20000",
+            "--plot",
+            str(report),
+            "--backtest-report",
+            str(bt_report),
+            "--risk-report",
+            str(risk_report),
+        ]
     )
     assert report.exists() and out["surface"]["plot"] == str(report)
     assert bt_report.exists() and out["backtest"]["report"] == str(bt_report)
+    # The sample option book starts outside its limits; the hedge brings the linear ones in.
+    risk = out["risk"]
+    assert risk_report.exists() and risk["report"] == str(risk_report)
+    assert {"btc delta", "btc vega"} <= set(risk["breaches"])
+    after = risk["hedge"]["exposure_after"]
+    assert abs(after["btc delta"]) <= 1.0 + 1e-6 and abs(after["btc vega"]) <= 150_000 + 1e-3
+    assert abs(after["btc front vega"]) <= 100_000 + 1e-3
+    assert risk["hedge"]["not_constrained"] == ["var 99%"] and risk["hedge"]["cost_usd"] > 0
     assert out["surface"]["svi_arbitrage_free"] and out["surface"]["essvi_arbitrage_free"]
     # The synthetic smile is raw SVI per expiry: the per-expiry fit reproduces it.
     assert out["surface"]["svi_max_rmse_vol_pts"] < 0.01

@@ -612,13 +612,18 @@ def demo(
     backtest_report: Annotated[Path, typer.Option(help="HTML report of the GLFT backtest.")] = Path(
         "invrisk-demo-backtest.html"
     ),
+    risk_report: Annotated[
+        Path, typer.Option(help="HTML risk report of the sample option book.")
+    ] = Path("invrisk-demo-risk.html"),
 ) -> None:
-    """Synthetic BTC chain and market: price, invert, fit the surface, calibrate, backtest.
+    """Synthetic BTC chain and market: price, invert, fit the surface, calibrate, backtest,
+    assess and hedge an option book.
 
     Needs no data files. Times price+Greeks and implied vol on a million random options, fits
     the volatility surface (per-expiry SVI and global eSSVI, checked for arbitrage), calibrates
     σ, A and k on a synthetic market, backtests a GLFT market maker on the synthetic BTCUSDT
-    perpetual, and writes the HTML reports.
+    perpetual, assesses a sample option book (Greeks, scenarios, VaR, limits) and finds the
+    cheapest hedge inside its limits, and writes the HTML reports.
     """
     from invrisk.demo import run_demo
 
@@ -627,6 +632,7 @@ def demo(
             n_speed=n_speed,
             plot_path=None if no_plot else plot,
             backtest_report=None if no_plot else backtest_report,
+            risk_report=None if no_plot else risk_report,
         )
     if as_json:
         print_json(summary)
@@ -697,6 +703,23 @@ def demo(
     )
     if su["plot"]:
         console.print(f"Surface report: {su['plot']}")
+    rk = summary["risk"]
+    hedge = rk["hedge"]
+    trades = ", ".join(f"{t['contracts']:+g} {t['instrument']}" for t in hedge["trades"])
+    console.print(
+        f"[bold]Option book risk[/]: delta {rk['delta_coin']:+.2f} BTC, vega "
+        f"{rk['vega_usd']:,.0f} USD/vol, cash gamma {rk['cash_gamma_usd']:,.0f} USD, worst grid "
+        f"P&L {rk['grid_worst_pnl_usd']:,.0f} USD, VaR 99% {rk['var_99_usd']:,.0f} USD; "
+        f"limits breached: {', '.join(rk['breaches']) or 'none'}"
+    )
+    console.print(
+        f"[bold]Cheapest hedge[/] from {hedge['candidates']} candidates: {trades} "
+        f"(cost {hedge['cost_usd']:,.0f} USD; after: "
+        + ", ".join(f"{k} {v:,.2f}" for k, v in hedge["exposure_after"].items())
+        + ")"
+    )
+    if rk["report"]:
+        console.print(f"Risk report: {rk['report']}")
     sp = summary["speed"]
     console.print(
         f"Speed on {sp['options']:,} random options (best of 3): price+8 Greeks "

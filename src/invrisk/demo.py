@@ -33,6 +33,7 @@ def run_demo(
     plot_path: str | Path | None = None,
     backtest_report: str | Path | None = None,
     backtest_events: int = 500_000,
+    risk_report: str | Path | None = None,
 ) -> dict[str, Any]:
     """Run the demo and return its summary (JSON-ready).
 
@@ -48,6 +49,8 @@ def run_demo(
         Where to write the HTML report of the GLFT backtest (None: no report).
     backtest_events
         Events of the synthetic market the GLFT strategy is backtested on.
+    risk_report
+        Where to write the HTML risk report of the sample option book (None: no report).
     """
     chain = synthetic_chain(currency="BTC", index_usd=90_000.0)
     analysis = analyze_chain(chain)
@@ -126,6 +129,7 @@ def run_demo(
     return {
         "quoting": _quoting_demo(seed=seed),
         "backtest": _backtest_demo(n_events=backtest_events, report=backtest_report),
+        "risk": _risk_demo(chain, report=risk_report, seed=seed),
         "surface": surface_summary,
         "chain": {
             "options": len(chain),
@@ -263,4 +267,89 @@ def _quoting_demo(*, seed: int) -> dict[str, Any]:
         "gamma": gamma,
         "model": "Gueant (2017) closed form, xi = gamma, trade size 1",
         "quotes_over_inventory": table,
+    }
+
+
+def _risk_demo(chain: Any, *, report: str | Path | None, seed: int) -> dict[str, Any]:
+    """A sample BTC option book on the synthetic chain: its risk and the cheapest hedge.
+
+    The book is short three-month calls and six-month calls, long one-month puts, with a
+    perpetual; VaR/ES come from a synthetic daily return history (a seeded Student-t path at
+    60% annual volatility: the demo needs no data files). The limits: |delta| <= 1 BTC, |vega|
+    <= 150,000 USD per 1.0 of vol, front (< 45 d) vega within ±100,000 USD.
+    """
+    from invrisk.hedging.plan import CandidateSpec, plan_hedge
+    from invrisk.instruments import parse_deribit
+    from invrisk.risk import MarketSnapshot, Portfolio, Position
+    from invrisk.risk.assess import assess_portfolio
+    from invrisk.risk.limit_set import Limit, LimitSet
+
+    index = float(chain.index_usd[0])
+
+    def pick(days: float, moneyness: float, right: int) -> str:
+        d = np.abs(chain.t_yr * 365.0 - days) + 1e3 * (chain.right != right)
+        d = d + np.abs(np.log(chain.strike / (index * moneyness)))
+        return str(chain.instrument[int(np.argmin(d))])
+
+    legs = [(pick(91, 1.05, 1), -25.0), (pick(182, 1.15, 1), -10.0), (pick(28, 0.95, -1), 40.0)]
+    positions = [Position(instrument=parse_deribit(n), contracts=q) for n, q in legs]
+    positions.append(
+        Position(instrument=parse_deribit("BTC-PERPETUAL"), contracts=50_000, entry_price=index)
+    )
+    book = Portfolio(positions)
+    market = MarketSnapshot.from_chain(chain, marks={"BTC-PERPETUAL": index})
+    limits = LimitSet(
+        [
+            Limit(name="btc delta", metric="delta_coin", underlying="BTC", max_abs=1.0),
+            Limit(name="btc vega", metric="vega_usd", underlying="BTC", max_abs=150_000.0),
+            Limit(
+                name="btc front vega",
+                metric="vega_usd",
+                underlying="BTC",
+                expiry_max_days=45,
+                max_abs=100_000.0,
+            ),
+            Limit(name="var 99%", metric="var_usd", hi=150_000.0),
+        ]
+    )
+    rng = np.random.default_rng(seed)
+    daily = 0.6 / math.sqrt(365.0) * rng.standard_t(4, 1_000) / math.sqrt(2.0)  # t(4) sd = sqrt 2
+    a = assess_portfolio(book, market, returns={"BTC": daily}, limits=limits)
+    written = None
+    if report is not None:
+        from invrisk.report.risk_report import write_risk_report
+
+        written = str(write_risk_report(a, report, title="invrisk demo: risk of a BTC option book"))
+    ok = (
+        (chain.bid_coin > 0)
+        & (chain.ask_coin > 0)
+        & (np.abs(np.log(chain.strike / chain.forward_usd)) < 0.1)
+    )
+    names = [str(n) for n in chain.instrument[ok]]
+    specs = [CandidateSpec(instrument=parse_deribit("BTC-PERPETUAL"), lot=10.0)]
+    specs += [CandidateSpec(instrument=parse_deribit(n), lot=0.1, max_qty=100.0) for n in names]
+    quotes = {
+        str(n): (float(b), float(x))
+        for n, b, x in zip(chain.instrument, chain.bid_coin, chain.ask_coin, strict=True)
+    }
+    hedge = plan_hedge(book, market, candidates=specs, limits=limits, option_bid_ask_coin=quotes)
+    total = a.totals["BTC"]
+    worst = float(np.min(a.grid.pnl_usd))
+    return {
+        "positions": [{"instrument": n, "contracts": q} for n, q in legs]
+        + [{"instrument": "BTC-PERPETUAL", "contracts": 50_000}],
+        "delta_coin": total.delta_coin,
+        "vega_usd": total.vega_usd,
+        "cash_gamma_usd": total.cash_gamma_usd,
+        "grid_worst_pnl_usd": worst,
+        "var_99_usd": a.var[0].var_usd if a.var else None,
+        "breaches": list(a.limits.breaches) if a.limits else [],
+        "hedge": {
+            "trades": [{"instrument": n, "contracts": q} for n, q in hedge.plan.trades],
+            "cost_usd": hedge.plan.cost,
+            "exposure_after": dict(hedge.plan.exposure_after),
+            "candidates": len(hedge.candidates),
+            "not_constrained": list(hedge.skipped),
+        },
+        "report": written,
     }
