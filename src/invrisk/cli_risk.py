@@ -310,7 +310,74 @@ def hedge(
         console.print(f"not constrained (not linear in the trades): {', '.join(result.skipped)}")
 
 
+def var_backtest(
+    history: Annotated[Path, typer.Argument(help="OHLCV CSV of daily bars (closes are used).")],
+    window: Annotated[int, typer.Option(help="Days of history behind each forecast.")] = 500,
+    refit_every: Annotated[int, typer.Option(help="Days between GARCH / Student-t refits.")] = 20,
+    levels: Annotated[str, typer.Option(help="VaR levels, comma separated.")] = "0.95,0.99",
+    methods: Annotated[
+        str, typer.Option(help="Comma separated: historical, fhs, normal, student_t.")
+    ] = "historical,fhs,normal,student_t",
+    json_out: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+) -> None:
+    """Backtest one-day VaR of a long position on a price history: exceptions against the
+    expected count, Kupiec's proportion-of-failures and Christoffersen's independence tests
+    (p-values; small means the model is rejected), for each method and level.
+    """
+    from invrisk.data import read_ohlcv
+    from invrisk.errors import InvalidArgumentError, InvriskError
+    from invrisk.risk.var import backtest_var
+
+    rows = []
+    try:
+        try:
+            lv = [float(x) for x in levels.split(",") if x.strip()]
+        except ValueError as exc:
+            raise InvalidArgumentError("--levels", levels, "numbers like 0.95,0.99") from exc
+        close = read_ohlcv(history).close
+        r = close[1:] / close[:-1] - 1.0
+        for m in (x.strip() for x in methods.split(",") if x.strip()):
+            for b in backtest_var(r, method=m, levels=lv, window=window, refit_every=refit_every):  # type: ignore[arg-type]
+                rows.append(
+                    {
+                        "method": b.method,
+                        "level": b.level,
+                        "days": b.n_obs,
+                        "exceptions": b.n_exceptions,
+                        "expected": b.expected_exceptions,
+                        "kupiec_p": b.kupiec.p_value,
+                        "independence_p": b.independence.p_value,
+                        "conditional_coverage_p": b.conditional_coverage.p_value,
+                    }
+                )
+    except (InvriskError, OSError) as exc:
+        raise fail(err_console, str(exc)) from exc
+    if json_out:
+        print_json({"history": str(history), "window": window, "rows": rows})
+        return
+    t = Table(title=f"One-day VaR backtest of a long position: {history.name}, window {window} d")
+    for head in (
+        "method",
+        "level",
+        "days",
+        "exceptions",
+        "expected",
+        "Kupiec p",
+        "indep. p",
+        "cc p",
+    ):
+        t.add_column(head, justify="left" if head == "method" else "right")
+    for row in rows:
+        t.add_row(
+            str(row["method"]), f"{row['level']:.3g}", f"{row['days']:,}", str(row["exceptions"]),
+            f"{row['expected']:.1f}", f"{row['kupiec_p']:.4f}", f"{row['independence_p']:.4f}",
+            f"{row['conditional_coverage_p']:.4f}",
+        )  # fmt: skip
+    console.print(t)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``risk`` and ``hedge`` to ``app``."""
+    """Add ``risk``, ``hedge`` and ``var-backtest`` to ``app``."""
     app.command("risk")(risk)
     app.command("hedge")(hedge)
+    app.command("var-backtest")(var_backtest)

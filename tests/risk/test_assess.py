@@ -173,3 +173,24 @@ def test_hedge_command(tmp_path: Path) -> None:
     assert infeasible.exit_code == 1, infeasible.output
     out = json.loads(infeasible.output)
     assert out["feasible"] is False and "no vega" in out["violations"]
+
+
+def test_var_backtest_command() -> None:
+    daily = require_data(DAILY)
+    result = runner.invoke(
+        app, ["var-backtest", str(daily), "--methods", "historical,normal", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)["rows"]
+    assert [(r["method"], r["level"]) for r in rows] == [
+        ("historical", 0.95),
+        ("historical", 0.99),
+        ("normal", 0.95),
+        ("normal", 0.99),
+    ]
+    normal99 = rows[3]
+    assert normal99["exceptions"] > normal99["expected"] and normal99["kupiec_p"] < 0.01
+    bad = runner.invoke(app, ["var-backtest", str(daily), "--levels", "high"])
+    assert bad.exit_code == 2 and "--levels" in bad.output
+    bad = runner.invoke(app, ["var-backtest", str(daily), "--methods", "garch"])
+    assert bad.exit_code == 2 and "method" in bad.output
