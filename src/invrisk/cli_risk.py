@@ -205,8 +205,16 @@ def hedge(
     mark: MarkOpt = None,
     model: Annotated[str, typer.Option(help="Surface model: svi, ssvi or essvi.")] = "svi",
     objective: Annotated[
-        str, typer.Option(help="'cost' (cheapest inside the limits) or 'scenario' (min ES).")
+        str,
+        typer.Option(
+            help="'cost' (cheapest inside the limits), 'greeks' (cost plus a penalty growing "
+            "with each limited exposure's share of its limit) or 'scenario' (min ES of the "
+            "grid P&L plus cost)."
+        ),
     ] = "cost",
+    greek_penalty_usd: Annotated[
+        float, typer.Option(help="'greeks': USD cost of sitting at a limit's bound.")
+    ] = 10_000.0,
     max_days: Annotated[float, typer.Option(help="'options': longest expiry, days.")] = 180.0,
     moneyness: Annotated[float, typer.Option(help="'options': largest |ln(K/F)|.")] = 0.15,
     max_options: Annotated[int, typer.Option(help="'options': at most this many.")] = 60,
@@ -266,6 +274,7 @@ def hedge(
             candidates=specs,
             limits=load_limits(limits),
             objective=objective,
+            greek_penalty_usd=greek_penalty_usd,
             option_bid_ask_coin=quotes,
         )
     except HedgeInfeasibleError as exc:

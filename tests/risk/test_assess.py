@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from invrisk.cli import app
 from invrisk.data import load_deribit_chain
+from invrisk.errors import InvalidArgumentError
 from invrisk.hedging.optimizer import HedgeInfeasibleError
 from invrisk.hedging.plan import CandidateSpec, plan_hedge
 from invrisk.instruments import parse_deribit
@@ -110,6 +111,23 @@ def test_hedge_brings_the_real_book_inside_its_linear_limits(real) -> None:  # t
     assert after.ok, after.rows
     before = linear.check(portfolio_greeks(book, market))
     assert not before.ok  # the example book starts outside its limits
+    # 'greeks' pays more to sit nearer zero: a smaller sum of squared utilizations
+    g = plan_hedge(
+        book,
+        market,
+        candidates=specs,
+        limits=limits,
+        option_bid_ask_coin=quotes,
+        objective="greeks",
+    )
+
+    def spread(plan: object) -> float:
+        ex = plan.exposure_after  # type: ignore[attr-defined]
+        return sum((ex[lim.name] / lim.hi) ** 2 for lim in linear.limits)
+
+    assert g.plan.cost > h.plan.cost and spread(g.plan) < spread(h.plan)
+    with pytest.raises(InvalidArgumentError, match="objective"):
+        plan_hedge(book, market, candidates=specs, limits=limits, objective="sharpe")
     # an impossible limit (no candidate carries gamma ... with only the perpetual)
     only_perp = specs[:1]
     with pytest.raises(HedgeInfeasibleError) as info:

@@ -69,21 +69,29 @@ def plan_hedge(
     limits: LimitSet,
     objective: str = "cost",
     es_level: float = 0.95,
+    greek_penalty_usd: float = 10_000.0,
     option_fee_rate: float = 3e-4,
     delta_one_fee_rate: float = 5e-4,
     half_spread_bps: float = 0.5,
     budget: float = math.inf,
     option_bid_ask_coin: Mapping[str, tuple[float, float]] | None = None,
 ) -> PortfolioHedge:
-    """The cheapest (``objective="cost"``) or lowest-ES (``"scenario"``) hedge of ``portfolio``
-    inside the linear limits of ``limits`` (see the module docstring).
+    """The cheapest (``objective="cost"``), lowest-ES (``"scenario"``) or most neutral
+    (``"greeks"``) hedge of ``portfolio`` inside the linear limits of ``limits`` (see the
+    module docstring).
+
+    ``"greeks"`` minimises ``cost + Σ_g greek_penalty_usd · (r_g / bound_g)²``: each limited
+    exposure ``r_g`` is priced by how close it sits to its bound (the larger of ``|lo|`` and
+    ``|hi|``): at the bound it costs ``greek_penalty_usd``, at zero nothing.
 
     ``option_bid_ask_coin`` gives listed options' bid/ask in coin (e.g. from the chain) by
     instrument name; a candidate option without it and without ``bid_usd``/``ask_usd`` is an
     error naming it.
     """
-    if objective not in ("cost", "scenario"):
-        raise InvalidArgumentError("objective", objective, "'cost' or 'scenario'")
+    if objective not in ("cost", "scenario", "greeks"):
+        raise InvalidArgumentError("objective", objective, "'cost', 'scenario' or 'greeks'")
+    if not (math.isfinite(greek_penalty_usd) and greek_penalty_usd > 0):
+        raise InvalidArgumentError("greek_penalty_usd", greek_penalty_usd, "a finite amount > 0")
     if not candidates:
         raise InvalidArgumentError("candidates", candidates, "at least one hedge instrument")
     linear = [lim for lim in limits.limits if lim.metric in _LINEAR]
@@ -147,11 +155,18 @@ def plan_hedge(
             )
         )
     bounds = {lim.name: (lim.lo, lim.hi) for lim in linear}
+    weights = None
+    if objective == "greeks":
+        weights = {}
+        for lim in linear:
+            scale = max(abs(b) for b in (lim.lo, lim.hi) if math.isfinite(b))
+            weights[lim.name] = greek_penalty_usd / scale**2 if scale > 0 else greek_penalty_usd
     plan = optimize_hedge(
         exposure=book_values,
         candidates=hc,
         limits=bounds,
-        objective="cost" if objective == "cost" else "es",
+        objective={"cost": "cost", "scenario": "es", "greeks": "greeks"}[objective],  # type: ignore[arg-type]
+        weights=weights,
         scenario_pnl=book_scen,
         es_level=es_level,
         budget=budget,
