@@ -46,7 +46,8 @@ def _black76_coin(f: float, k: float, t: float, vol: float, cp: float) -> float:
     return cp * (f * n1 - k * n2) / f
 
 
-def main() -> None:
+def build() -> tuple[Portfolio, MarketSnapshot, dict[str, float]]:
+    """The benchmark book (2,000 BTC options, a perpetual, a dated future) and its snapshot."""
     chain = synthetic_chain(currency="BTC", expiry_days=EXPIRY_DAYS, strikes_per_expiry=91)
     marks = {"BTC-PERPETUAL": 90_050.0, "BTC-27MAR26": 91_000.0}
     market = MarketSnapshot.from_chain(chain, marks=marks, quote_marks=False)
@@ -63,7 +64,11 @@ def main() -> None:
         Position(instrument=parse_deribit("BTC-PERPETUAL"), contracts=-50_000, entry_price=89_000),
         Position(instrument=parse_deribit("BTC-27MAR26"), contracts=20_000, entry_price=90_500),
     ]
-    book = Portfolio(positions)
+    return Portfolio(positions), market, marks
+
+
+def main() -> None:
+    book, market, marks = build()
 
     def ours(dynamics: str = "sticky_strike") -> object:
         return spot_vol_grid(

@@ -8,6 +8,9 @@
   :class:`MarketSnapshot` (:mod:`invrisk.risk.portfolio`); per-position and aggregated Greeks
   and vega buckets (:func:`portfolio_greeks`, :func:`vega_buckets`,
   :mod:`invrisk.risk.greeks`); PnL attribution between two snapshots (:func:`attribute_pnl`).
+- Exchange-style portfolio margin (:mod:`invrisk.risk.margin`): Deribit-like risk matrix,
+  extended table, delta and roll shocks per book (:func:`portfolio_margin`,
+  :class:`MarginParams`, :func:`load_margin_params`).
 - Scenarios (:mod:`invrisk.risk.scenarios`): full revaluation under :class:`Scenario` moves
   (:func:`revalue`), spot x vol grids (:func:`spot_vol_grid`), named
   :data:`HISTORICAL_STRESSES`, user scenarios from TOML (:func:`load_scenarios`).
@@ -32,6 +35,16 @@ from invrisk.risk.limits import (
     TradingState,
     Transition,
     Verdict,
+)
+from invrisk.risk.margin import (
+    DEFAULT_MARGIN_PARAMS,
+    VOL_STATES,
+    CurrencyMargin,
+    MarginParams,
+    MarginResult,
+    MarginScenario,
+    load_margin_params,
+    portfolio_margin,
 )
 from invrisk.risk.portfolio import (
     POSITION_COLUMNS,
@@ -58,6 +71,7 @@ from invrisk.risk.scenarios import (
 
 __all__ = [
     "ATTRIBUTION_TERMS",
+    "DEFAULT_MARGIN_PARAMS",
     "DERIBIT_LIKE_TERMS",
     "FLAT_TERMS",
     "GREEK_FIELDS",
@@ -65,9 +79,14 @@ __all__ = [
     "POSITION_COLUMNS",
     "REJECT_REASONS",
     "USD_LIKE",
+    "VOL_STATES",
+    "CurrencyMargin",
     "GreeksTotal",
     "GuardLimits",
     "InstrumentLimits",
+    "MarginParams",
+    "MarginResult",
+    "MarginScenario",
     "MarketSnapshot",
     "OptionQuote",
     "PnLAttribution",
@@ -85,8 +104,10 @@ __all__ = [
     "Verdict",
     "attribute_pnl",
     "historical_stress",
+    "load_margin_params",
     "load_scenarios",
     "portfolio_greeks",
+    "portfolio_margin",
     "read_positions",
     "revalue",
     "spot_vol_grid",
