@@ -13,7 +13,6 @@ from invrisk.errors import InvalidArgumentError
 from invrisk.risk import MarketSnapshot, Portfolio, portfolio_greeks
 from invrisk.risk.limit_set import Limit, LimitSet, load_limits
 from invrisk.units import NS_PER_DAY
-from tests.risk.test_portfolio import synthetic  # noqa: F401  (the fixture)
 
 LIMITS_TOML = """
 [[limit]]
@@ -43,7 +42,7 @@ hi = 250000.0
 """
 
 
-def test_values_are_sums_over_the_scope(synthetic, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_values_are_sums_over_the_scope(synthetic, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Each limit's value recomputed position by position from the per-position Greeks."""
     market, book, _ = synthetic
     g = portfolio_greeks(book, market)
@@ -113,7 +112,7 @@ def test_bad_limits_are_explained(fields: dict[str, object], message: str, tmp_p
     assert "l.toml" in str(info.value) and "'x'" in str(info.value)
 
 
-def test_set_level_errors(synthetic, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_set_level_errors(synthetic, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     market, book, _ = synthetic
     g = portfolio_greeks(book, market)
     a = Limit(name="a", metric="var_usd", hi=1.0)

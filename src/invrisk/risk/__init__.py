@@ -14,60 +14,160 @@
 - Scenarios (:mod:`invrisk.risk.scenarios`): full revaluation under :class:`Scenario` moves
   (:func:`revalue`), spot x vol grids (:func:`spot_vol_grid`), named
   :data:`HISTORICAL_STRESSES`, user scenarios from TOML (:func:`load_scenarios`).
+- VaR and ES (:mod:`invrisk.risk.var`: :func:`var_es`, filtered historical and Student-t
+  scenarios, :func:`backtest_var` with Kupiec and Christoffersen tests;
+  :mod:`invrisk.risk.var_portfolio`: :func:`portfolio_var` by full revaluation).
+- Limits (:mod:`invrisk.risk.limit_set`): a declarative :class:`LimitSet` (net Greeks per coin,
+  venue and vega bucket, gross exposures, VaR or margin), its breach report, TOML
+  (:func:`load_limits`); the :class:`RiskGuard` checks orders against the same set.
+- :func:`assess_portfolio` (:mod:`invrisk.risk.assess`) gathers all of it for one book.
 """
 
 from __future__ import annotations
 
-from invrisk.risk.attribution import ATTRIBUTION_TERMS, PnLAttribution, attribute_pnl
-from invrisk.risk.greeks import (
-    GREEK_FIELDS,
-    GreeksTotal,
-    PortfolioGreeks,
-    VegaBuckets,
-    portfolio_greeks,
-    vega_buckets,
-)
-from invrisk.risk.limits import (
-    REJECT_REASONS,
-    GuardLimits,
-    InstrumentLimits,
-    RiskGuard,
-    TradingState,
-    Transition,
-    Verdict,
-)
-from invrisk.risk.margin import (
-    DEFAULT_MARGIN_PARAMS,
-    VOL_STATES,
-    CurrencyMargin,
-    MarginParams,
-    MarginResult,
-    MarginScenario,
-    load_margin_params,
-    portfolio_margin,
-)
-from invrisk.risk.portfolio import (
-    POSITION_COLUMNS,
-    USD_LIKE,
-    MarketSnapshot,
-    OptionQuote,
-    Portfolio,
-    Position,
-    read_positions,
-)
-from invrisk.risk.scenarios import (
-    DERIBIT_LIKE_TERMS,
-    FLAT_TERMS,
-    HISTORICAL_STRESSES,
-    Scenario,
-    ScenarioGrid,
-    ScenarioResult,
-    TermWeighting,
-    historical_stress,
-    load_scenarios,
-    revalue,
-    spot_vol_grid,
-)
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from invrisk.risk.assess import RiskAssessment, assess_portfolio
+    from invrisk.risk.attribution import ATTRIBUTION_TERMS, PnLAttribution, attribute_pnl
+    from invrisk.risk.greeks import (
+        GREEK_FIELDS,
+        GreeksTotal,
+        PortfolioGreeks,
+        VegaBuckets,
+        portfolio_greeks,
+        vega_buckets,
+    )
+    from invrisk.risk.limit_set import Limit, LimitRow, LimitSet, LimitsReport, load_limits
+    from invrisk.risk.limits import (
+        REJECT_REASONS,
+        GuardLimits,
+        InstrumentLimits,
+        RiskGuard,
+        TradingState,
+        Transition,
+        Verdict,
+    )
+    from invrisk.risk.margin import (
+        DEFAULT_MARGIN_PARAMS,
+        VOL_STATES,
+        CurrencyMargin,
+        MarginParams,
+        MarginResult,
+        MarginScenario,
+        load_margin_params,
+        portfolio_margin,
+    )
+    from invrisk.risk.portfolio import (
+        POSITION_COLUMNS,
+        USD_LIKE,
+        MarketSnapshot,
+        OptionQuote,
+        Portfolio,
+        Position,
+        read_positions,
+    )
+    from invrisk.risk.scenarios import (
+        DERIBIT_LIKE_TERMS,
+        FLAT_TERMS,
+        HISTORICAL_STRESSES,
+        Scenario,
+        ScenarioGrid,
+        ScenarioResult,
+        TermWeighting,
+        historical_stress,
+        load_scenarios,
+        revalue,
+        spot_vol_grid,
+    )
+    from invrisk.risk.var import (
+        CoverageTest,
+        VarBacktest,
+        VarEstimate,
+        backtest_var,
+        christoffersen_independence,
+        kupiec_pof,
+        var_es,
+    )
+    from invrisk.risk.var_portfolio import PortfolioVar, portfolio_var
+
+# Names load from their modules on first use (PEP 562): the backtester imports
+# ``invrisk.risk.limits`` alone, without the portfolio, surface and scipy machinery.
+_SOURCES = {
+    "ATTRIBUTION_TERMS": "attribution",
+    "CoverageTest": "var",
+    "CurrencyMargin": "margin",
+    "DEFAULT_MARGIN_PARAMS": "margin",
+    "DERIBIT_LIKE_TERMS": "scenarios",
+    "FLAT_TERMS": "scenarios",
+    "GREEK_FIELDS": "greeks",
+    "GreeksTotal": "greeks",
+    "GuardLimits": "limits",
+    "HISTORICAL_STRESSES": "scenarios",
+    "InstrumentLimits": "limits",
+    "Limit": "limit_set",
+    "LimitRow": "limit_set",
+    "LimitSet": "limit_set",
+    "LimitsReport": "limit_set",
+    "MarginParams": "margin",
+    "MarginResult": "margin",
+    "MarginScenario": "margin",
+    "MarketSnapshot": "portfolio",
+    "OptionQuote": "portfolio",
+    "POSITION_COLUMNS": "portfolio",
+    "PnLAttribution": "attribution",
+    "Portfolio": "portfolio",
+    "PortfolioGreeks": "greeks",
+    "PortfolioVar": "var_portfolio",
+    "Position": "portfolio",
+    "REJECT_REASONS": "limits",
+    "RiskAssessment": "assess",
+    "RiskGuard": "limits",
+    "Scenario": "scenarios",
+    "ScenarioGrid": "scenarios",
+    "ScenarioResult": "scenarios",
+    "TermWeighting": "scenarios",
+    "TradingState": "limits",
+    "Transition": "limits",
+    "USD_LIKE": "portfolio",
+    "VOL_STATES": "margin",
+    "VarBacktest": "var",
+    "VarEstimate": "var",
+    "VegaBuckets": "greeks",
+    "Verdict": "limits",
+    "assess_portfolio": "assess",
+    "attribute_pnl": "attribution",
+    "backtest_var": "var",
+    "christoffersen_independence": "var",
+    "historical_stress": "scenarios",
+    "kupiec_pof": "var",
+    "load_limits": "limit_set",
+    "load_margin_params": "margin",
+    "load_scenarios": "scenarios",
+    "portfolio_greeks": "greeks",
+    "portfolio_margin": "margin",
+    "portfolio_var": "var_portfolio",
+    "read_positions": "portfolio",
+    "revalue": "scenarios",
+    "spot_vol_grid": "scenarios",
+    "var_es": "var",
+    "vega_buckets": "greeks",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _SOURCES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'invrisk.risk' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"invrisk.risk.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_SOURCES))
+
 
 __all__ = [
     "ATTRIBUTION_TERMS",
@@ -80,10 +180,15 @@ __all__ = [
     "REJECT_REASONS",
     "USD_LIKE",
     "VOL_STATES",
+    "CoverageTest",
     "CurrencyMargin",
     "GreeksTotal",
     "GuardLimits",
     "InstrumentLimits",
+    "Limit",
+    "LimitRow",
+    "LimitSet",
+    "LimitsReport",
     "MarginParams",
     "MarginResult",
     "MarginScenario",
@@ -92,7 +197,9 @@ __all__ = [
     "PnLAttribution",
     "Portfolio",
     "PortfolioGreeks",
+    "PortfolioVar",
     "Position",
+    "RiskAssessment",
     "RiskGuard",
     "Scenario",
     "ScenarioGrid",
@@ -100,16 +207,25 @@ __all__ = [
     "TermWeighting",
     "TradingState",
     "Transition",
+    "VarBacktest",
+    "VarEstimate",
     "VegaBuckets",
     "Verdict",
+    "assess_portfolio",
     "attribute_pnl",
+    "backtest_var",
+    "christoffersen_independence",
     "historical_stress",
+    "kupiec_pof",
+    "load_limits",
     "load_margin_params",
     "load_scenarios",
     "portfolio_greeks",
     "portfolio_margin",
+    "portfolio_var",
     "read_positions",
     "revalue",
     "spot_vol_grid",
+    "var_es",
     "vega_buckets",
 ]

@@ -9,7 +9,7 @@
 - a spot x vol grid (default spot -30% … +30% in 5% steps, vol -20 … +20 points in 5-point
   steps, sticky strike);
 - the named historical stresses and any user scenarios;
-- VaR and ES by full revaluation (:func:`~invrisk.risk.portfolio_var.portfolio_var`) when a
+- VaR and ES by full revaluation (:func:`~invrisk.risk.var_portfolio.portfolio_var`) when a
   return history is given;
 - the limit report (:class:`~invrisk.risk.limit_set.LimitSet`), fed with the VaR/ES numbers
   as the external metrics ``var_usd`` and ``es_usd``.
@@ -37,7 +37,6 @@ from invrisk.risk.greeks import (
 )
 from invrisk.risk.limit_set import LimitSet, LimitsReport
 from invrisk.risk.portfolio import MarketSnapshot, Portfolio
-from invrisk.risk.portfolio_var import PortfolioVar, portfolio_var
 from invrisk.risk.scenarios import (
     HISTORICAL_STRESSES,
     Scenario,
@@ -45,6 +44,7 @@ from invrisk.risk.scenarios import (
     revalue,
     spot_vol_grid,
 )
+from invrisk.risk.var_portfolio import PortfolioVar, portfolio_var
 
 __all__ = ["DEFAULT_GRID_SPOTS", "DEFAULT_GRID_VOLS", "RiskAssessment", "assess_portfolio"]
 

@@ -9,10 +9,9 @@ import pytest
 from invrisk.errors import InvalidArgumentError
 from invrisk.instruments import parse_ccxt
 from invrisk.risk import MarketSnapshot, Portfolio, Position, Scenario, revalue
-from invrisk.risk.portfolio_var import portfolio_var
 from invrisk.risk.var import var_es
+from invrisk.risk.var_portfolio import portfolio_var
 from tests.conftest import require_data
-from tests.risk.test_portfolio import synthetic  # noqa: F401  (the fixture)
 
 DAILY = "btcusd_daily_2011-2025_bitstamp_coinbase/BTCUSD_1d_candles_full.csv"
 
@@ -40,7 +39,7 @@ def test_linear_book_var_is_the_notional_times_the_return_quantile() -> None:
     assert short.var_usd == pytest.approx(120_000 * var_es(-r, level=0.99).var, rel=1e-9)
 
 
-def test_option_book_pnl_is_the_revaluation_of_each_move(synthetic) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_option_book_pnl_is_the_revaluation_of_each_move(synthetic) -> None:  # type: ignore[no-untyped-def]
     """The mixed BTC/ETH book under 300 joint historical moves: each scenario's P&L equals a
     direct revaluation of that move, and VaR/ES are read from those P&Ls."""
     market, book, _ = synthetic
