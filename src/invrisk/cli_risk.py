@@ -106,17 +106,28 @@ def risk(
     limits: Annotated[
         Path | None, typer.Option(help="Limits TOML (see invrisk.risk.limit_set).")
     ] = None,
+    margin: Annotated[
+        bool, typer.Option(help="Compute the Deribit-style portfolio margin of each book.")
+    ] = True,
+    margin_params: Annotated[
+        Path | None, typer.Option(help="Margin parameters TOML (see invrisk.risk.margin).")
+    ] = None,
+    equity: Annotated[
+        float | None,
+        typer.Option(help="Account equity, USD: margin utilization = initial margin / equity."),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print everything as JSON.")] = False,
     report: Annotated[Path | None, typer.Option(help="Write the HTML risk report here.")] = None,
 ) -> None:
     """Greeks per coin (coin and USD, premium-adjusted delta, cash gamma), vega by expiry and
-    call-delta bucket, a spot x vol grid and stress scenarios by full revaluation, VaR/ES from
-    a price history, and limit breaches. USD unless the column says coin; vega per 1.0 of
-    vol, theta per year.
+    call-delta bucket, a spot x vol grid and stress scenarios by full revaluation, portfolio
+    margin per book (Deribit-style), VaR/ES from a price history, and limit breaches. USD
+    unless the column says coin; vega per 1.0 of vol, theta per year.
     """
     from invrisk.errors import InvriskError
     from invrisk.risk.assess import assess_portfolio
     from invrisk.risk.limit_set import load_limits
+    from invrisk.risk.margin import load_margin_params
     from invrisk.risk.scenarios import load_scenarios
 
     try:
@@ -129,6 +140,9 @@ def risk(
             returns=_returns(history),
             var_level=var_level,
             limits=load_limits(limits) if limits else None,
+            margin=margin,
+            margin_params=load_margin_params(margin_params) if margin_params else None,
+            equity_usd=equity,
         )
         written = None
         if report is not None:
@@ -168,6 +182,28 @@ def risk(
         for name, pnl in zip(a.scenario_names, a.scenario_pnl_usd, strict=True):
             s.add_row(name, f"{pnl:,.0f}")
         console.print(s)
+    if a.margin is not None:
+        mt = Table(title="Portfolio margin per book (in the book's margin currency)")
+        for head in (
+            "book",
+            "currency",
+            "initial",
+            "maintenance",
+            "initial USD",
+            "set by",
+            "worst",
+        ):
+            mt.add_column(
+                head, justify="right" if "initial" in head or head == "maintenance" else "left"
+            )
+        for key, b in a.margin.books.items():
+            w = b.worst_scenario
+            mt.add_row(
+                key, b.margin_currency, f"{b.initial_margin:,.4f}", f"{b.maintenance_margin:,.4f}",
+                f"{b.initial_margin_usd:,.0f}", b.binding_term,
+                f"{w.table} {w.spot_return:+.0%} vol {w.vol_state}",
+            )  # fmt: skip
+        console.print(mt)
     for v in a.var:
         console.print(
             f"{v.method} VaR {v.level:.0%}: {v.var_usd:,.0f} USD, ES {v.es_usd:,.0f} USD "

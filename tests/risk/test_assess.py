@@ -28,7 +28,7 @@ from invrisk.risk import (
     spot_vol_grid,
 )
 from invrisk.risk.assess import DEFAULT_GRID_SPOTS, DEFAULT_GRID_VOLS, assess_portfolio
-from invrisk.risk.limit_set import LimitSet, load_limits
+from invrisk.risk.limit_set import Limit, LimitSet, load_limits
 from tests.conftest import REPO_ROOT, require_data
 
 CHAIN = "deribit_chain_snapshots_2026_znmahbub/deribit_options_snapshot_20260101T091835Z.csv.gz"
@@ -64,9 +64,24 @@ def test_assessment_parts_equal_their_direct_computation(real) -> None:  # type:
     stress = revalue(book, market, list(HISTORICAL_STRESSES.values())).total_pnl_usd()
     np.testing.assert_allclose(a.scenario_pnl_usd, stress, rtol=1e-12)
     assert [v.method for v in a.var] == ["historical", "fhs"] and a.var[0].pnl_usd.size == 300
-    assert a.limits is not None
-    want = limits.check(g, extra={"var_usd": a.var[0].var_usd, "es_usd": a.var[0].es_usd})
-    assert a.limits == want
+    assert a.limits is not None and a.margin is not None
+    from invrisk.risk import portfolio_margin
+
+    pm = portfolio_margin(book, market)
+    assert a.margin.total_initial_margin_usd == pytest.approx(
+        pm.total_initial_margin_usd, rel=1e-12
+    )
+    extra = {
+        "var_usd": a.var[0].var_usd,
+        "es_usd": a.var[0].es_usd,
+        "margin_usd": pm.total_initial_margin_usd,
+    }
+    assert a.limits == limits.check(g, extra=extra)
+    util = LimitSet([Limit(name="m", metric="margin_utilization", hi=0.5)])
+    b = assess_portfolio(book, market, limits=util, equity_usd=4 * pm.total_initial_margin_usd)
+    assert b.limits is not None and b.limits.rows[0].value == pytest.approx(0.25, rel=1e-12)
+    with pytest.raises(InvalidArgumentError, match="equity_usd"):
+        assess_portfolio(book, market, equity_usd=-1.0)
     doc = a.to_dict()
     assert json.loads(json.dumps(doc))["positions"] == len(book)  # plain data
     page = risk_report(a)
@@ -149,6 +164,7 @@ def test_risk_command(tmp_path: Path) -> None:
     assert len(doc["grid"]["pnl_usd"]) == len(DEFAULT_GRID_SPOTS)
     assert {v["method"] for v in doc["var"]} == {"historical", "fhs"}
     assert any(r["breached"] for r in doc["limits"])
+    assert set(doc["margin"]["books"]) == {"BTC", "BTC/USD"} and doc["margin"]["initial_usd"] > 0
     human = runner.invoke(app, [*args, "--history", f"BTC={daily}"])
     assert human.exit_code == 0 and "BREACH" in human.output and "Stress scenarios" in human.output
     no_var = runner.invoke(app, args)  # a VaR limit without a history to compute VaR from

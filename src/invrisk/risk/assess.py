@@ -9,10 +9,13 @@
 - a spot x vol grid (default spot -30% … +30% in 5% steps, vol -20 … +20 points in 5-point
   steps, sticky strike);
 - the named historical stresses and any user scenarios;
+- the exchange-style portfolio margin of each book (:func:`~invrisk.risk.margin.portfolio_margin`,
+  default Deribit-like parameters or ``margin_params``);
 - VaR and ES by full revaluation (:func:`~invrisk.risk.var_portfolio.portfolio_var`) when a
   return history is given;
-- the limit report (:class:`~invrisk.risk.limit_set.LimitSet`), fed with the VaR/ES numbers
-  as the external metrics ``var_usd`` and ``es_usd``.
+- the limit report (:class:`~invrisk.risk.limit_set.LimitSet`), fed with the external metrics
+  ``var_usd`` and ``es_usd`` (historical method) and ``margin_usd`` (total initial margin) and,
+  when ``equity_usd`` is given, ``margin_utilization`` (initial margin / equity).
 
 The CLI (``invrisk risk``) and the HTML report (:mod:`invrisk.report.risk_report`) only
 present it.
@@ -36,6 +39,7 @@ from invrisk.risk.greeks import (
     vega_buckets,
 )
 from invrisk.risk.limit_set import LimitSet, LimitsReport
+from invrisk.risk.margin import MarginParams, MarginResult, portfolio_margin
 from invrisk.risk.portfolio import MarketSnapshot, Portfolio
 from invrisk.risk.scenarios import (
     HISTORICAL_STRESSES,
@@ -63,8 +67,10 @@ class RiskAssessment:
     grid: ScenarioGrid
     scenario_names: tuple[str, ...]
     scenario_pnl_usd: Float64Array = field(repr=False)
+    margin: MarginResult | None = None
     var: tuple[PortfolioVar, ...] = ()
     limits: LimitsReport | None = None
+    equity_usd: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON (numbers in the units of the fields' names)."""
@@ -106,6 +112,14 @@ class RiskAssessment:
                 for v in self.var
             ],
             "limits": None if self.limits is None else self.limits.to_records(),
+            "margin": None
+            if self.margin is None
+            else {
+                "initial_usd": self.margin.total_initial_margin_usd,
+                "maintenance_usd": self.margin.total_maintenance_margin_usd,
+                "books": {k: b.summary() for k, b in self.margin.books.items()},
+            },
+            "equity_usd": self.equity_usd,
         }
         return out
 
@@ -120,6 +134,9 @@ def assess_portfolio(
     var_level: float = 0.99,
     var_window: int | None = 1_000,
     limits: LimitSet | None = None,
+    margin: bool = True,
+    margin_params: MarginParams | Mapping[str, MarginParams] | None = None,
+    equity_usd: float | None = None,
     grid_spot_returns: ArrayLike = DEFAULT_GRID_SPOTS,
     grid_vol_shifts: ArrayLike = DEFAULT_GRID_VOLS,
 ) -> RiskAssessment:
@@ -134,7 +151,11 @@ def assess_portfolio(
         historical simulation over the last ``var_window`` days; None: all), the level.
     limits
         A :class:`LimitSet` to check; its external metrics may use ``var_usd`` / ``es_usd``
-        (of the historical method) when ``returns`` is given.
+        (of the historical method) when ``returns`` is given, ``margin_usd``, and
+        ``margin_utilization`` when ``equity_usd`` is given.
+    margin, margin_params, equity_usd
+        Compute the portfolio margin (default), with these parameters (per book key, e.g.
+        ``"BTC"``; default Deribit-like), and the account equity in USD it is compared with.
     grid_spot_returns, grid_vol_shifts
         The axes of the spot x vol grid (relative spot moves; vol points as decimals).
     """
@@ -171,11 +192,18 @@ def assess_portfolio(
                     window=_window(var_window, returns),
                 )
             )
+    pm = portfolio_margin(portfolio, market, params=margin_params) if margin else None
+    if equity_usd is not None and not (np.isfinite(equity_usd) and equity_usd > 0):
+        raise InvalidArgumentError("equity_usd", equity_usd, "a finite equity > 0, or None")
     report = None
     if limits is not None:
-        extra = {}
+        extra: dict[str, float] = {}
         if var:
-            extra = {"var_usd": var[0].var_usd, "es_usd": var[0].es_usd}
+            extra |= {"var_usd": var[0].var_usd, "es_usd": var[0].es_usd}
+        if pm is not None:
+            extra["margin_usd"] = pm.total_initial_margin_usd
+            if equity_usd is not None:
+                extra["margin_utilization"] = pm.total_initial_margin_usd / equity_usd
         report = limits.check(g, extra=extra)
     return RiskAssessment(
         greeks=g,
@@ -185,8 +213,10 @@ def assess_portfolio(
         grid=grid,
         scenario_names=names,
         scenario_pnl_usd=pnl,
+        margin=pm,
         var=tuple(var),
         limits=report,
+        equity_usd=equity_usd,
     )
 
 
