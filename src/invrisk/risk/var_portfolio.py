@@ -69,6 +69,7 @@ def portfolio_var(
     n_paths: int = 10_000,
     nu: float = 4.0,
     seed: int = 0,
+    grid_points: int | None = None,
 ) -> PortfolioVar:
     """VaR and ES of ``portfolio`` (see the module docstring).
 
@@ -84,6 +85,13 @@ def portfolio_var(
         Smile dynamics of the option revaluation.
     n_paths, nu, seed
         Monte Carlo size, Student-t degrees of freedom (> 2) and seed (``"student_t"``).
+    grid_points
+        None (default): every scenario is revalued in full. An integer >= 8: each coin's
+        positions are revalued in full on that many moves spanning the scenarios' range
+        (evenly in log return) and every scenario's P&L is read off a cubic spline through
+        them. Exact in structure: with implied vols held, a coin's positions depend on that
+        coin's move alone and the book's P&L is the sum over coins; the spline's error is
+        checked in the tests. Makes 100,000 paths of a multi-coin option book fast.
     """
     coins = portfolio.underlyings()
     missing = [c for c in coins if c not in returns]
@@ -122,11 +130,14 @@ def portfolio_var(
         moves = np.expm1(draws)
     else:
         raise InvalidArgumentError("method", method, "'historical', 'fhs' or 'student_t'")
-    scenarios = [
-        Scenario(name=f"{method} {i}", spot_returns=dict(zip(coins, row.tolist(), strict=True)))
-        for i, row in enumerate(moves)
-    ]
-    pnl = revalue(portfolio, market, scenarios, dynamics=dynamics).total_pnl_usd()
+    if grid_points is None:
+        scenarios = [
+            Scenario(name=f"{method} {i}", spot_returns=dict(zip(coins, row.tolist(), strict=True)))
+            for i, row in enumerate(moves)
+        ]
+        pnl = revalue(portfolio, market, scenarios, dynamics=dynamics).total_pnl_usd()
+    else:
+        pnl = _pnl_on_grids(portfolio, market, coins, moves, grid_points, dynamics)
     est = var_es(pnl, level=level)
     return PortfolioVar(
         method=method,
@@ -137,3 +148,32 @@ def portfolio_var(
         returns=np.asarray(moves),
         pnl_usd=np.asarray(pnl),
     )
+
+
+def _pnl_on_grids(
+    portfolio: Portfolio,
+    market: MarketSnapshot,
+    coins: tuple[str, ...],
+    moves: Float64Array,
+    grid_points: int,
+    dynamics: Dynamics,
+) -> Float64Array:
+    """Σ_coin spline_coin(move_coin): each coin's book revalued on a grid of its own moves."""
+    from scipy.interpolate import CubicSpline
+
+    if isinstance(grid_points, bool) or not isinstance(grid_points, int) or grid_points < 8:
+        raise InvalidArgumentError("grid_points", grid_points, "None or an integer >= 8")
+    total = np.zeros(moves.shape[0])
+    for j, coin in enumerate(coins):
+        lo, hi = float(np.log1p(moves[:, j].min())), float(np.log1p(moves[:, j].max()))
+        if hi - lo < 1e-12:  # every scenario moves this coin alike
+            lo, hi = lo - 1e-6, hi + 1e-6
+        x = np.linspace(lo, hi, grid_points)
+        book = portfolio.for_underlying(coin)
+        scen = [
+            Scenario(name=f"grid {coin} {k}", spot_return=float(np.expm1(v)))
+            for k, v in enumerate(x)
+        ]
+        values = revalue(book, market, scen, dynamics=dynamics).total_pnl_usd()
+        total += CubicSpline(x, values)(np.log1p(moves[:, j]))
+    return total
