@@ -22,6 +22,7 @@ from invrisk._cli_common import fail, print_json, stdout_console
 from invrisk.cli_backtest import register as register_backtest_command
 from invrisk.cli_data import data_app
 from invrisk.cli_hedging import register as register_hedging_command
+from invrisk.cli_journal import register as register_journal_command
 from invrisk.cli_quote import register as register_quote_commands
 from invrisk.cli_risk import register as register_risk_commands
 from invrisk.errors import InvriskError
@@ -59,6 +60,7 @@ register_quote_commands(app)
 register_backtest_command(app)
 register_hedging_command(app)
 register_risk_commands(app)
+register_journal_command(app)
 
 console = stdout_console()
 err_console = Console(stderr=True)

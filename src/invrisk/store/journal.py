@@ -1,0 +1,528 @@
+"""The trading journal: every order, fill, risk decision and state change, in SQL, before it counts.
+
+A :class:`Journal` writes through SQLAlchemy 2 to a SQLite file by default (a PostgreSQL or any
+other URL works the same). Each record is one transaction, committed before the call returns,
+so the caller acts only on what is already on disk: the runtime journals an order request and
+then sends it, journals a fill and then updates its positions. SQLite runs in WAL mode with
+``synchronous=NORMAL`` by default: a committed transaction survives the process being killed
+(SIGKILL, a crash); ``durability="full"`` also survives a power loss at the cost of an fsync per
+commit.
+
+Tables (plain SQL can read them; times are int64 ns UTC, prices and quantities as given):
+
+================  ===========================================================================
+table             one row per
+================  ===========================================================================
+``runs``          run: ``run_id``, ``started_ns``, ``mode`` (``paper``/``live``/...),
+                  ``venue``, ``config_json``
+``orders``        order request (written before it is sent): ``run_id``, ``order_id`` (the
+                  client id), ``instrument``, ``symbol``, ``side``, ``price``, ``qty``,
+                  ``tif``, ``reason``, ``created_ns``
+``order_events``  state change of an order: ``seq``, ``run_id``, ``order_id``, ``kind``
+                  (``new``, ``ack``, ``reject``, ``cancel_sent``, ``cancelled``,
+                  ``cancel_reject``, ``expired``, ``fill``), ``status`` (the order's state
+                  after it), ``t_ns``, ``detail``
+``fills``         execution: ``run_id``, ``fill_id`` (the venue's trade id; unique per run, so
+                  a duplicated fill message is stored once), ``order_id``, ``instrument``,
+                  ``side``, ``price``, ``qty``, ``fee``, ``cash_delta`` (settlement
+                  currency), ``is_maker``, ``exch_ns``, ``local_ns``
+``risk_events``   RiskGuard decision: a trading-state ``transition`` (``old_state`` ->
+                  ``new_state``, ``cause``) or an order ``reject`` (``order_id``, ``cause``)
+``snapshots``     periodic position/risk snapshot per instrument: ``position``, ``cash``,
+                  ``equity``, ``mark``
+================  ===========================================================================
+
+Recovery: :meth:`Journal.recover` rebuilds a run's positions and cash from its fills and lists
+the orders whose last recorded state is live, for the runtime to reconcile with the venue
+(:func:`reconcile_orders`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Engine,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
+
+from invrisk.errors import InvalidArgumentError
+from invrisk.order_manager import ManagedOrder, NewOrder, OrderStatus
+from invrisk.strategy import Fill
+
+__all__ = [
+    "Journal",
+    "ReconcileReport",
+    "Recovery",
+    "reconcile_orders",
+]
+
+Durability = Literal["normal", "full"]
+_LIVE = {OrderStatus.PENDING_NEW.name, OrderStatus.OPEN.name, OrderStatus.PENDING_CANCEL.name}
+
+metadata = MetaData()
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("started_ns", BigInteger, nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("venue", String(64), nullable=False),
+    Column("config_json", Text, nullable=False),
+)
+orders = Table(
+    "orders",
+    metadata,
+    Column("run_id", String(64), ForeignKey("runs.run_id"), nullable=False),
+    Column("order_id", BigInteger, nullable=False),
+    Column("instrument", Integer, nullable=False),
+    Column("symbol", String(64), nullable=False),
+    Column("side", SmallInteger, nullable=False),
+    Column("price", Float, nullable=False),
+    Column("qty", Float, nullable=False),
+    Column("tif", SmallInteger, nullable=False),
+    Column("reason", String(128), nullable=False),
+    Column("created_ns", BigInteger, nullable=False),
+    PrimaryKeyConstraint("run_id", "order_id"),
+)
+order_events = Table(
+    "order_events",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), ForeignKey("runs.run_id"), nullable=False),
+    Column("order_id", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("t_ns", BigInteger, nullable=False),
+    Column("detail", String(256), nullable=False),
+)
+fills = Table(
+    "fills",
+    metadata,
+    Column("run_id", String(64), ForeignKey("runs.run_id"), nullable=False),
+    Column("fill_id", String(64), nullable=False),
+    Column("order_id", BigInteger, nullable=False),
+    Column("instrument", Integer, nullable=False),
+    Column("side", SmallInteger, nullable=False),
+    Column("price", Float, nullable=False),
+    Column("qty", Float, nullable=False),
+    Column("fee", Float, nullable=False),
+    Column("cash_delta", Float, nullable=False),
+    Column("is_maker", Boolean, nullable=False),
+    Column("exch_ns", BigInteger, nullable=False),
+    Column("local_ns", BigInteger, nullable=False),
+    PrimaryKeyConstraint("run_id", "fill_id"),
+)
+risk_events = Table(
+    "risk_events",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), ForeignKey("runs.run_id"), nullable=False),
+    Column("t_ns", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("old_state", String(16), nullable=False),
+    Column("new_state", String(16), nullable=False),
+    Column("order_id", BigInteger),
+    Column("cause", String(256), nullable=False),
+)
+snapshots = Table(
+    "snapshots",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), ForeignKey("runs.run_id"), nullable=False),
+    Column("t_ns", BigInteger, nullable=False),
+    Column("instrument", Integer, nullable=False),
+    Column("position", Float, nullable=False),
+    Column("cash", Float, nullable=False),
+    Column("equity", Float, nullable=False),
+    Column("mark", Float, nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """What a run's journal says after a restart: positions and cash per instrument from the
+    fills, the orders last seen live (``order_id`` -> row), and the next free order id."""
+
+    run_id: str
+    positions: Mapping[int, float]
+    cash: Mapping[int, float]
+    open_orders: Mapping[int, Mapping[str, Any]]
+    next_order_id: int
+    n_fills: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileReport:
+    """Journal vs venue after a restart (see :func:`reconcile_orders` for the rule)."""
+
+    matched: tuple[int, ...]
+    unknown_at_venue: tuple[int, ...] = field(default=())
+    missing_at_venue: tuple[int, ...] = field(default=())
+
+    @property
+    def clean(self) -> bool:
+        return not (self.unknown_at_venue or self.missing_at_venue)
+
+
+def reconcile_orders(journal_open: Iterable[int], venue_open: Iterable[int]) -> ReconcileReport:
+    """Compare the orders the journal thinks live with those the venue reports open.
+
+    The rule the runtime applies (and reports): an order open at the venue but not live in the
+    journal (``unknown_at_venue``: sent by someone else, or journaled as terminal) is
+    cancelled, never adopted; an order live in the journal but not open at the venue
+    (``missing_at_venue``: filled or cancelled while we were down) has its fills fetched from
+    the venue's trade history and journaled (each at most once, by fill id), then is marked
+    cancelled for its unfilled rest.
+    """
+    j, v = set(journal_open), set(venue_open)
+    return ReconcileReport(
+        matched=tuple(sorted(j & v)),
+        unknown_at_venue=tuple(sorted(v - j)),
+        missing_at_venue=tuple(sorted(j - v)),
+    )
+
+
+def _sqlite_pragmas(durability: Durability) -> Any:
+    def connect(dbapi_connection: Any, _record: Any) -> None:
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=5000")
+        cur.close()
+
+    return connect
+
+
+class Journal:
+    """A journal database (see the module docstring).
+
+    Parameters
+    ----------
+    target
+        A SQLite file path (created if missing) or a SQLAlchemy URL
+        (``postgresql+psycopg://user@host/db``).
+    durability
+        SQLite only: ``"normal"`` (default; survives a process crash) or ``"full"`` (also a
+        power loss).
+    """
+
+    def __init__(self, target: str | Path, *, durability: Durability = "normal") -> None:
+        if durability not in ("normal", "full"):
+            raise InvalidArgumentError("durability", durability, "'normal' or 'full'")
+        text = str(target)
+        url = text if "://" in text else f"sqlite:///{Path(text).expanduser()}"
+        if "://" not in text and not Path(text).expanduser().parent.is_dir():
+            raise InvalidArgumentError("target", text, "a file in an existing directory")
+        self.url = url
+        self.engine: Engine = create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas(durability))
+        metadata.create_all(self.engine)
+        self.run_id: str | None = None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def start_run(
+        self,
+        *,
+        started_ns: int,
+        mode: str,
+        venue: str,
+        config: Mapping[str, Any] | None = None,
+        run_id: str | None = None,
+    ) -> str:
+        """Record a new run (or adopt ``run_id`` if it exists: a restart) and make it current."""
+        rid = run_id or uuid.uuid4().hex
+        with self.engine.begin() as conn:
+            exists = conn.execute(select(runs.c.run_id).where(runs.c.run_id == rid)).first()
+            if exists is None:
+                conn.execute(
+                    runs.insert().values(
+                        run_id=rid,
+                        started_ns=int(started_ns),
+                        mode=mode,
+                        venue=venue,
+                        config_json=json.dumps(dict(config or {}), default=str, sort_keys=True),
+                    )
+                )
+        self.run_id = rid
+        return rid
+
+    def _run(self) -> str:
+        if self.run_id is None:
+            raise InvalidArgumentError("journal", "no current run", "start_run(...) first")
+        return self.run_id
+
+    def record_order(self, order: NewOrder, *, t_ns: int, symbol: str = "") -> None:
+        """An order request, before it is sent (with its ``new`` event)."""
+        rid = self._run()
+        with self.engine.begin() as conn:
+            conn.execute(
+                orders.insert().values(
+                    run_id=rid,
+                    order_id=order.order_id,
+                    instrument=order.instrument,
+                    symbol=symbol,
+                    side=order.side,
+                    price=order.price,
+                    qty=order.qty,
+                    tif=int(order.tif),
+                    reason=order.reason,
+                    created_ns=int(t_ns),
+                )
+            )
+            conn.execute(
+                order_events.insert().values(
+                    run_id=rid,
+                    order_id=order.order_id,
+                    kind="new",
+                    status=OrderStatus.PENDING_NEW.name,
+                    t_ns=int(t_ns),
+                    detail="",
+                )
+            )
+
+    def record_event(
+        self, order_id: int, *, kind: str, status: OrderStatus, t_ns: int, detail: str = ""
+    ) -> None:
+        """A state change of an order (ack, reject, cancel sent/acknowledged/rejected ...)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                order_events.insert().values(
+                    run_id=self._run(),
+                    order_id=int(order_id),
+                    kind=kind,
+                    status=OrderStatus(status).name,
+                    t_ns=int(t_ns),
+                    detail=detail[:256],
+                )
+            )
+
+    def on_order_event(self, kind: str, order: ManagedOrder) -> None:
+        """The :class:`~invrisk.order_manager.OrderManager` ``on_event`` hook: journals each
+        state change as it happens (``new`` with the order request). A ``fill`` event records
+        the order's state after the fill; the execution itself is journaled by
+        :meth:`record_fill` with the venue's id, before the order manager hears of it (so a
+        duplicated fill message is refused there and never reaches the order manager)."""
+        if kind == "new":
+            self.record_order(
+                NewOrder(
+                    order.order_id,
+                    order.instrument,
+                    order.side,
+                    order.price,
+                    order.qty,
+                    order.tif,
+                    order.reason,
+                ),
+                t_ns=order.updated_ns,
+            )
+            return
+        self.record_event(
+            order.order_id,
+            kind=kind,
+            status=order.status,
+            t_ns=order.updated_ns,
+            detail=(
+                order.reason
+                if kind in ("reject", "cancel_reject")
+                else f"{order.last_fill_qty}@{order.last_fill_price}"
+                if kind == "fill"
+                else ""
+            ),
+        )
+
+    def record_fill(self, fill: Fill, *, fill_id: str, cash_delta: float | None = None) -> bool:
+        """An execution; False (and nothing written) if ``fill_id`` is already journaled.
+
+        ``cash_delta`` is the settlement-currency cash change (default ``-side * qty * price -
+        fee``: a linear contract of size 1; pass the engine's value for others).
+        """
+        if not fill_id:
+            raise InvalidArgumentError("fill_id", fill_id, "the venue's trade id (non-empty)")
+        if not (math.isfinite(fill.qty) and fill.qty > 0 and math.isfinite(fill.price)):
+            raise InvalidArgumentError("fill", fill, "a finite price and a quantity > 0")
+        cash = -fill.side * fill.qty * fill.price - fill.fee if cash_delta is None else cash_delta
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    fills.insert().values(
+                        run_id=self._run(),
+                        fill_id=fill_id,
+                        order_id=fill.order_id,
+                        instrument=fill.instrument,
+                        side=fill.side,
+                        price=fill.price,
+                        qty=fill.qty,
+                        fee=fill.fee,
+                        cash_delta=float(cash),
+                        is_maker=bool(fill.is_maker),
+                        exch_ns=int(fill.exch_ns),
+                        local_ns=int(fill.local_ns),
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def record_transition(self, *, t_ns: int, old: str, new: str, cause: str) -> None:
+        """A trading-state change of the RiskGuard."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                risk_events.insert().values(
+                    run_id=self._run(),
+                    t_ns=int(t_ns),
+                    kind="transition",
+                    old_state=old,
+                    new_state=new,
+                    order_id=None,
+                    cause=cause[:256],
+                )
+            )
+
+    def record_risk_reject(self, *, t_ns: int, order_id: int, reason: str, state: str) -> None:
+        """An order the RiskGuard refused (``reason`` its code and detail)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                risk_events.insert().values(
+                    run_id=self._run(),
+                    t_ns=int(t_ns),
+                    kind="reject",
+                    old_state=state,
+                    new_state=state,
+                    order_id=int(order_id),
+                    cause=reason[:256],
+                )
+            )
+
+    def record_snapshot(
+        self, *, t_ns: int, rows: Sequence[tuple[int, float, float, float, float]]
+    ) -> None:
+        """Positions per instrument: ``(instrument, position, cash, equity, mark)`` rows."""
+        rid = self._run()
+        with self.engine.begin() as conn:
+            conn.execute(
+                snapshots.insert(),
+                [
+                    {
+                        "run_id": rid,
+                        "t_ns": int(t_ns),
+                        "instrument": int(i),
+                        "position": float(q),
+                        "cash": float(c),
+                        "equity": float(e),
+                        "mark": float(m),
+                    }
+                    for i, q, c, e, m in rows
+                ],
+            )
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every run, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(runs).order_by(runs.c.started_ns)).mappings().all()
+        return [dict(r) for r in rows]
+
+    def recover(self, run_id: str | None = None) -> Recovery:
+        """Positions and cash from the fills, and the orders last seen live (see the class)."""
+        rid = run_id or self._run()
+        with self.engine.connect() as conn:
+            pos = conn.execute(
+                select(
+                    fills.c.instrument,
+                    func.sum(fills.c.side * fills.c.qty),
+                    func.sum(fills.c.cash_delta),
+                    func.count(),
+                )
+                .where(fills.c.run_id == rid)
+                .group_by(fills.c.instrument)
+            ).all()
+            last = (
+                select(order_events.c.order_id, func.max(order_events.c.seq).label("seq"))
+                .where(order_events.c.run_id == rid)
+                .group_by(order_events.c.order_id)
+                .subquery()
+            )
+            states = conn.execute(
+                select(order_events.c.order_id, order_events.c.status).join(
+                    last, order_events.c.seq == last.c.seq
+                )
+            ).all()
+            live_ids = [int(oid) for oid, status in states if status in _LIVE]
+            rows = (
+                conn.execute(
+                    select(orders).where(orders.c.run_id == rid, orders.c.order_id.in_(live_ids))
+                )
+                .mappings()
+                .all()
+                if live_ids
+                else []
+            )
+            max_id = conn.execute(
+                select(func.max(orders.c.order_id)).where(orders.c.run_id == rid)
+            ).scalar()
+        return Recovery(
+            run_id=rid,
+            positions={int(i): float(q) for i, q, _, _ in pos},
+            cash={int(i): float(c) for i, _, c, _ in pos},
+            open_orders={int(r["order_id"]): dict(r) for r in rows},
+            next_order_id=int(max_id or 0) + 1,
+            n_fills=int(sum(n for *_, n in pos)),
+        )
+
+    def table(self, name: str, run_id: str | None = None) -> list[dict[str, Any]]:
+        """The rows of one table (``orders``, ``order_events``, ``fills``, ``risk_events``,
+        ``snapshots``) of a run, in insertion order."""
+        tables = {
+            "orders": (orders, orders.c.order_id),
+            "order_events": (order_events, order_events.c.seq),
+            "fills": (fills, fills.c.local_ns),
+            "risk_events": (risk_events, risk_events.c.seq),
+            "snapshots": (snapshots, snapshots.c.seq),
+        }
+        if name not in tables:
+            raise InvalidArgumentError("name", name, f"one of {sorted(tables)}")
+        tab, order = tables[name]
+        rid = run_id or self._run()
+        with self.engine.connect() as conn:
+            rows = (
+                conn.execute(select(tab).where(tab.c.run_id == rid).order_by(order))
+                .mappings()
+                .all()
+            )
+        return [dict(r) for r in rows]
