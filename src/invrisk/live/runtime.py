@@ -1,0 +1,356 @@
+"""The trading runtime: feed -> strategy -> order manager -> RiskGuard -> gateway, journaled.
+
+:class:`Runtime` runs the same :class:`~invrisk.strategy.Strategy` object as the backtester
+against a gateway (:class:`~invrisk.live.paper.PaperGateway` today; a venue gateway offers the
+same methods). One asyncio task consumes market batches and, after each:
+
+1. applies the batch to its own L2 book per instrument (the strategy sees what the runtime
+   received, not the venue's internals);
+2. takes the gateway's order events: a fill is journaled first (by the venue's fill id: a
+   duplicated or replayed fill message is stored once and then ignored), then given to the
+   order manager, the account and ``strategy.on_fill``; acks, rejects and cancels update the
+   order manager (which journals every state change through its ``on_event`` hook);
+3. at each decision time (every ``decision_interval_ns`` of feed time) updates the RiskGuard's
+   equity, asks the strategy, reconciles its targets into orders (journaled as requests
+   before anything is sent), passes each new order through the RiskGuard (a refusal is
+   journaled with its reason) and hands what passes to the gateway.
+
+Automatic risk controls implemented here: **stale market data** (no batch for
+``stale_after_s`` of wall time) and a **gateway that refuses orders** (disconnected) both halt
+trading (RiskGuard ``HALTED``), cancel every live order and journal the transition with its
+cause; drawdown and daily-loss triggers are the RiskGuard's own. A halt holds until the
+operator resumes (``guard.resume``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from invrisk.data.events import EVENT_DTYPE, EventArray
+from invrisk.errors import InvalidArgumentError
+from invrisk.instruments import Instrument
+from invrisk.live.paper import OrderEvent, PaperGateway
+from invrisk.market.book import L2Book
+from invrisk.order_manager import CancelOrder, NewOrder, OrderManager, OrderStatus
+from invrisk.risk.limits import RiskGuard, TradingState
+from invrisk.store.journal import Journal
+from invrisk.strategy import AccountView, Context, Fill, InstrumentView, MarketView, Strategy
+
+__all__ = ["Runtime", "RuntimeSummary"]
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeSummary:
+    """How a run ended."""
+
+    decisions: int
+    orders_sent: int
+    fills: int
+    duplicate_fills: int
+    positions: tuple[float, ...]
+    cash: tuple[float, ...]
+    state: str
+    halts: tuple[str, ...]
+    end_ns: int
+
+
+class Runtime:
+    """See the module docstring.
+
+    Parameters
+    ----------
+    strategy, instruments
+        The strategy and the instruments of the feed (index = the events' ``instrument``).
+    gateway
+        Where orders go and market data and order events come from.
+    guard
+        The pre-trade RiskGuard (None: accept every order; the automatic halts then only
+        cancel orders and stop deciding).
+    journal
+        Where everything is recorded (None: nothing is persisted).
+    decision_interval_ns
+        Feed time between decisions (> 0).
+    stale_after_s
+        Wall seconds without a market batch before trading halts (> 0).
+    """
+
+    def __init__(
+        self,
+        *,
+        strategy: Strategy,
+        instruments: Sequence[Instrument],
+        gateway: PaperGateway,
+        guard: RiskGuard | None = None,
+        journal: Journal | None = None,
+        decision_interval_ns: int = 100_000_000,
+        stale_after_s: float = 5.0,
+    ) -> None:
+        if isinstance(decision_interval_ns, bool) or decision_interval_ns <= 0:
+            raise InvalidArgumentError("decision_interval_ns", decision_interval_ns, "ns > 0")
+        if not (math.isfinite(stale_after_s) and stale_after_s > 0):
+            raise InvalidArgumentError("stale_after_s", stale_after_s, "seconds > 0")
+        self.strategy = strategy
+        self.instruments = tuple(instruments)
+        self.gateway = gateway
+        self.guard = guard
+        self.journal = journal
+        self.interval = int(decision_interval_ns)
+        self.stale_after_s = float(stale_after_s)
+        hook = journal.on_order_event if journal is not None else None
+        self.om = OrderManager(tick_sizes=[i.tick_size for i in instruments], on_event=hook)
+        n = len(instruments)
+        self.position = [0.0] * n
+        self.cash = [0.0] * n
+        self.books: list[L2Book | None] = [None] * n
+        self.halts: list[str] = []
+        self.decisions = 0
+        self.fills = 0
+        self.duplicate_fills = 0
+        self._buffer: list[EventArray] = []
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    async def run(self, *, max_feed_ns: int | None = None) -> RuntimeSummary:
+        """Trade until the feed ends (or ``max_feed_ns`` of feed time has passed)."""
+        gw = self.gateway
+        start = gw.now_ns
+        self.strategy.on_start(Context(instruments=self.instruments, start_ns=start))
+        next_decision = start + self.interval
+        it = gw.market_batches().__aiter__()
+        while True:
+            try:
+                batch = await asyncio.wait_for(it.__anext__(), timeout=self.stale_after_s)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                await self._halt(f"stale market data: no update for {self.stale_after_s:g} s")
+                continue
+            self._apply(batch)
+            await self._deliver()
+            now = gw.now_ns
+            while now >= next_decision:
+                await self._decide(now)
+                next_decision += self.interval
+            if max_feed_ns is not None and now - start >= max_feed_ns:
+                break
+        await self._deliver()
+        return RuntimeSummary(
+            decisions=self.decisions,
+            orders_sent=self.om.n_sent,
+            fills=self.fills,
+            duplicate_fills=self.duplicate_fills,
+            positions=tuple(self.position),
+            cash=tuple(self.cash),
+            state=self.guard.state.name if self.guard is not None else "ACTIVE",
+            halts=tuple(self.halts),
+            end_ns=gw.now_ns,
+        )
+
+    def _apply(self, batch: EventArray) -> None:
+        if batch.size == 0:
+            return
+        self._buffer.append(batch)
+        for i, inst in enumerate(self.instruments):
+            sub = batch if len(self.instruments) == 1 else batch[batch["instrument"] == i]
+            if sub.size == 0:
+                continue
+            book = self.books[i]
+            if book is None:
+                priced = sub["price"][np.isfinite(sub["price"]) & (sub["price"] > 0)]
+                if priced.size == 0:
+                    continue
+                ref = float(np.median(priced))
+                half = min(int(0.5 * ref / inst.tick_size), 1_000_000)
+                centre = round(ref / inst.tick_size)
+                book = L2Book(tick_size=inst.tick_size, lo_tick=centre - half, n_ticks=2 * half)
+                self.books[i] = book
+            book.apply(sub)
+
+    async def _deliver(self) -> None:
+        for e in self.gateway.take_order_events():
+            self._on_order_event(e)
+
+    def _on_order_event(self, e: OrderEvent) -> None:
+        om = self.om
+        if e.kind == "funding" or e.order_id < 0:
+            return
+        try:
+            order = om.order(e.order_id)
+        except InvalidArgumentError:
+            return  # not one of ours (or long forgotten): nothing to update
+        t = e.local_ns
+        if e.kind == "fill":
+            f = Fill(
+                instrument=order.instrument,
+                order_id=e.order_id,
+                side=order.side,
+                price=e.price,
+                qty=e.qty,
+                fee=e.fee,
+                is_maker=e.is_maker,
+                exch_ns=e.exch_ns,
+                local_ns=e.local_ns,
+            )
+            inst = self.instruments[order.instrument]
+            value = (
+                e.price * inst.contract_size
+                if not inst.is_inverse
+                else -inst.contract_size / e.price
+            )
+            cash = -order.side * e.qty * value - e.fee
+            if self.journal is not None and not self.journal.record_fill(
+                f, fill_id=e.fill_id, cash_delta=cash
+            ):
+                self.duplicate_fills += 1
+                return
+            om.on_fill(e.order_id, qty=e.qty, price=e.price, now_ns=t)
+            self.position[order.instrument] += order.side * e.qty
+            self.cash[order.instrument] += cash
+            self.fills += 1
+            self.strategy.on_fill(f)
+            if om.order(e.order_id).status == OrderStatus.FILLED:
+                self.gateway.release(e.order_id)
+        elif e.kind == "ack":
+            om.on_ack(e.order_id, now_ns=t)
+        elif e.kind == "reject":
+            om.on_reject(e.order_id, reason=e.reason or "venue_reject", now_ns=t)
+            self.gateway.release(e.order_id)
+        elif e.kind == "cancelled":
+            om.on_cancel_ack(e.order_id, now_ns=t)
+            self.gateway.release(e.order_id)
+        elif e.kind == "cancel_reject":
+            om.on_cancel_reject(e.order_id, reason=e.reason or "cancel_reject", now_ns=t)
+        elif e.kind == "expired":
+            om.on_expired(e.order_id, now_ns=t)
+            self.gateway.release(e.order_id)
+
+    async def _decide(self, now: int) -> None:
+        guard = self.guard
+        views = []
+        for book in self.books:
+            if book is None:
+                views.append(InstrumentView(*(math.nan,) * 7))
+            else:
+                views.append(
+                    InstrumentView(
+                        book.best_bid,
+                        book.best_ask,
+                        book.best_bid_qty,
+                        book.best_ask_qty,
+                        math.nan,
+                        math.nan,
+                        math.nan,
+                    )
+                )
+        events = (
+            np.concatenate([b.view(np.uint8) for b in self._buffer]).view(EVENT_DTYPE)
+            if self._buffer
+            else np.empty(0, dtype=EVENT_DTYPE)
+        )
+        self._buffer.clear()
+        equity = [
+            c
+            + (
+                q
+                * (
+                    v.mid * inst.contract_size
+                    if not inst.is_inverse
+                    else -inst.contract_size / v.mid
+                )
+                if q
+                else 0.0
+            )
+            for c, q, v, inst in zip(self.cash, self.position, views, self.instruments, strict=True)
+        ]
+        if guard is not None:
+            before = guard.state
+            total = math.fsum(e for e in equity if math.isfinite(e))
+            after = guard.update_equity(equity=total, now_ns=now)
+            if after != before:
+                self._journal_transition(now, before.name, after.name, guard.transitions[-1].cause)
+                if after == TradingState.HALTED:
+                    await self._cancel_all(now)
+            if after == TradingState.HALTED:
+                return
+        view = MarketView(t_ns=now, instruments=tuple(views), events=events)
+        bids, asks = self.om.resting_by_side()
+        account = AccountView(
+            position=np.array(self.position),
+            cash=np.array(self.cash),
+            equity=np.array(equity),
+            open_bids=np.array(bids),
+            open_asks=np.array(asks),
+        )
+        decision = self.strategy.decide(view, account)
+        self.decisions += 1
+        for target in decision.quotes:
+            for action in self.om.reconcile(target, now_ns=now):
+                await self._send(action, views, now)
+        for intent in decision.hedges:
+            iv = views[intent.instrument]
+            order = self.om.hedge(intent, best_bid=iv.best_bid, best_ask=iv.best_ask, now_ns=now)
+            if order is not None:
+                await self._send(order, views, now)
+
+    async def _send(
+        self, action: NewOrder | CancelOrder, views: list[InstrumentView], now: int
+    ) -> None:
+        gw = self.gateway
+        if isinstance(action, CancelOrder):
+            try:
+                await gw.cancel(action)
+            except ConnectionError as exc:
+                await self._halt(f"gateway refused a cancel: {exc}")
+            return
+        guard = self.guard
+        if guard is not None:
+            i = action.instrument
+            verdict = guard.check_new(
+                instrument=i,
+                side=action.side,
+                price=action.price,
+                qty=action.qty,
+                fair_price=views[i].mid,
+                position=self.position[i],
+                open_same_side=self.om.resting_qty(i, action.side) - action.qty,
+                now_ns=now,
+            )
+            if not verdict.accepted:
+                reason = verdict.reason + (f" ({verdict.detail})" if verdict.detail else "")
+                self.om.on_reject(action.order_id, reason=f"risk:{reason}", now_ns=now)
+                if self.journal is not None:
+                    self.journal.record_risk_reject(
+                        t_ns=now, order_id=action.order_id, reason=reason, state=guard.state.name
+                    )
+                return
+        try:
+            await gw.submit(action)
+        except ConnectionError as exc:
+            self.om.on_reject(action.order_id, reason="gateway_disconnected", now_ns=now)
+            await self._halt(f"gateway refused an order: {exc}")
+
+    async def _cancel_all(self, now: int) -> None:
+        for c in self.om.cancel_all(now_ns=now):
+            # an unreachable venue: reconciliation on reconnect settles these orders
+            with contextlib.suppress(ConnectionError):
+                await self.gateway.cancel(c)
+
+    async def _halt(self, cause: str) -> None:
+        now = self.gateway.now_ns
+        self.halts.append(cause)
+        guard = self.guard
+        before = guard.state.name if guard is not None else "ACTIVE"
+        if guard is not None and guard.state != TradingState.HALTED:
+            guard.halt(cause=cause, now_ns=max(now, 0))
+        self._journal_transition(now, before, "HALTED", cause)
+        await self._cancel_all(now)
+
+    def _journal_transition(self, now: int, old: str, new: str, cause: str) -> None:
+        if self.journal is not None:
+            self.journal.record_transition(t_ns=now, old=old, new=new, cause=cause)

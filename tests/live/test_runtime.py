@@ -1,0 +1,225 @@
+"""The paper runtime end to end: the same strategy as in backtests, the journal as the record,
+and the automatic risk controls under injected faults."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from invrisk.backtest import Fees, ProbQueue
+from invrisk.data.events import EventArray
+from invrisk.data.synthetic_market import benchmark_stream
+from invrisk.live import OrderEvent, PaperGateway, Runtime
+from invrisk.risk.limits import GuardLimits, InstrumentLimits, RiskGuard
+from invrisk.store import Journal
+from invrisk.strategies import GLFTMarketMaker
+from invrisk.strategies.glft import GLFTParams
+from invrisk.strategy import AccountView, Context, Decision, Fill, MarketView, QuoteTarget
+
+MARKET = benchmark_stream(120_000, seed=3)
+
+
+def glft() -> GLFTMarketMaker:
+    return GLFTMarketMaker(
+        gamma=0.05,
+        q_max=0.1,
+        order_qty=0.01,
+        window_ns=60 * 10**9,
+        warmup="fallback",
+        fallback=GLFTParams(5.0, 80.0, 5.0),
+    )
+
+
+def gateway(cls: type[PaperGateway] = PaperGateway) -> PaperGateway:
+    return cls(
+        events=MARKET.events,
+        instruments=[MARKET.instrument],
+        fees=Fees(maker=-1e-4, taker=5e-4),
+        queue=ProbQueue("power", 2.0),
+    )
+
+
+def journal(tmp_path: Path) -> Journal:
+    j = Journal(tmp_path / "run.sqlite")
+    j.start_run(started_ns=int(MARKET.events["local_ns"][0]), mode="paper", venue="sim")
+    return j
+
+
+def test_paper_run_journal_matches_the_runtime(tmp_path: Path) -> None:
+    """GLFT through the paper gateway: fills on both sides, and the positions and cash
+    recomputed from the journal's fills equal the runtime's own."""
+    j = journal(tmp_path)
+    rt = Runtime(strategy=glft(), instruments=[MARKET.instrument], gateway=gateway(), journal=j)
+    s = asyncio.run(rt.run())
+    assert s.decisions > 500 and s.fills > 100 and s.duplicate_fills == 0
+    rec = j.recover()
+    assert rec.n_fills == s.fills
+    assert rec.positions[0] == pytest.approx(s.positions[0], abs=1e-9)
+    assert rec.cash[0] == pytest.approx(s.cash[0], rel=1e-12)
+    sides = {f["side"] for f in j.table("fills")}
+    assert sides == {1, -1}
+    assert abs(s.positions[0]) <= 0.1 + 0.01 + 1e-9  # q_max plus one order in flight
+    j.close()
+
+
+class Duplicating(PaperGateway):
+    """Every fill reported twice, the copy after the next event (a replayed message)."""
+
+    def take_order_events(self) -> list[OrderEvent]:
+        out: list[OrderEvent] = []
+        for e in super().take_order_events():
+            out.append(e)
+            if e.kind == "fill":
+                out.append(e)
+        return out
+
+
+def test_duplicated_fill_messages_count_once(tmp_path: Path) -> None:
+    ref = asyncio.run(
+        Runtime(strategy=glft(), instruments=[MARKET.instrument], gateway=gateway()).run()
+    )
+    j = journal(tmp_path)
+    dup = Runtime(
+        strategy=glft(), instruments=[MARKET.instrument], gateway=gateway(Duplicating), journal=j
+    )
+    s = asyncio.run(dup.run())
+    assert s.duplicate_fills == s.fills > 0
+    assert s.positions == ref.positions and s.fills == ref.fills
+    j.close()
+
+
+class Stalling(PaperGateway):
+    """The feed stops after 300 batches (a stalled websocket)."""
+
+    async def market_batches(self) -> AsyncIterator[EventArray]:
+        k = 0
+        async for b in super().market_batches():
+            yield b
+            k += 1
+            if k == 300:
+                await asyncio.sleep(3600)
+
+
+def test_stale_feed_halts_and_cancels(tmp_path: Path) -> None:
+    j = journal(tmp_path)
+    guard = RiskGuard(
+        limits={
+            0: InstrumentLimits(
+                max_position=1.0, max_order_qty=1.0, max_order_notional=1e9, price_band=0.05
+            )
+        }
+    )
+    rt = Runtime(
+        strategy=glft(),
+        instruments=[MARKET.instrument],
+        gateway=gateway(Stalling),
+        guard=guard,
+        journal=j,
+        stale_after_s=0.2,
+    )
+
+    async def main() -> object:
+        task = asyncio.create_task(rt.run())
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if rt.halts:
+                break
+        task.cancel()
+        return None
+
+    asyncio.run(main())
+    assert rt.halts and "stale market data" in rt.halts[0]
+    assert guard.state.name == "HALTED"
+    assert all(o.status.name == "PENDING_CANCEL" for o in rt.om.live_orders())
+    con = sqlite3.connect(tmp_path / "run.sqlite")
+    rows = con.execute(
+        "SELECT new_state, cause FROM risk_events WHERE kind='transition'"
+    ).fetchall()
+    con.close()
+    assert rows and rows[0][0] == "HALTED" and "stale" in rows[0][1]
+    j.close()
+
+
+class Disconnecting(PaperGateway):
+    """The connection drops after 200 batches."""
+
+    async def market_batches(self) -> AsyncIterator[EventArray]:
+        k = 0
+        async for b in super().market_batches():
+            k += 1
+            if k == 200:
+                self.disconnect()
+            yield b
+
+
+def test_gateway_disconnect_halts_and_journals_the_refused_order(tmp_path: Path) -> None:
+    j = journal(tmp_path)
+    rt = Runtime(
+        strategy=glft(),
+        instruments=[MARKET.instrument],
+        gateway=gateway(Disconnecting),
+        journal=j,
+    )
+    s = asyncio.run(rt.run())
+    assert s.halts and "gateway refused" in s.halts[0]
+    rejects = [e for e in j.table("order_events") if e["kind"] == "reject"]
+    assert rejects and rejects[0]["detail"] == "gateway_disconnected"
+    j.close()
+
+
+class Reckless:
+    """Tries to break every limit: huge sizes, prices far from the market, both sides."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def on_start(self, ctx: Context) -> None:
+        self.tick = ctx.instruments[0].tick_size
+
+    def on_fill(self, fill: Fill) -> None:
+        pass
+
+    def decide(self, view: MarketView, account: AccountView) -> Decision:
+        iv = view.instruments[0]
+        if not iv.best_bid < iv.best_ask:
+            return Decision()
+        mid = iv.mid
+        off = self.rng.uniform(-0.2, 0.2, 2) * mid
+        qty = self.rng.choice([0.001, 0.5, 5.0, 500.0], 2)
+        bid = round((mid - abs(off[0])) / self.tick) * self.tick
+        ask = round((mid + abs(off[1])) / self.tick) * self.tick
+        return Decision(
+            quotes=(QuoteTarget.two_sided(0, bid=bid, ask=ask, bid_qty=qty[0], ask_qty=qty[1]),)
+        )
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_reckless_strategy_never_gets_an_order_past_the_guard(tmp_path: Path, seed: int) -> None:
+    """Every order the guard let through respects the order size, the price band around the
+    mid it saw, and (with all same-side orders filled) the position limit."""
+    lim = InstrumentLimits(
+        max_position=0.2, max_order_qty=0.05, max_order_notional=1e9, price_band=0.01
+    )
+    guard = RiskGuard(limits={0: lim}, guard=GuardLimits(max_orders_per_s=20))
+    j = journal(tmp_path)
+    rt = Runtime(
+        strategy=Reckless(seed),
+        instruments=[MARKET.instrument],
+        gateway=gateway(),
+        guard=guard,
+        journal=j,
+    )
+    s = asyncio.run(rt.run(max_feed_ns=60 * 10**9))
+    orders = {o["order_id"]: o for o in j.table("orders")}
+    refused = {e["order_id"] for e in j.table("risk_events") if e["kind"] == "reject"}
+    passed = [o for oid, o in orders.items() if oid not in refused]
+    assert refused and len(refused) + len(passed) == len(orders)
+    for o in passed:
+        assert o["qty"] <= lim.max_order_qty
+    assert abs(s.positions[0]) <= lim.max_position + 1e-9
+    j.close()
