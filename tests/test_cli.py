@@ -167,6 +167,8 @@ def test_demo_json(tmp_path) -> None:  # type: ignore[no-untyped-def]
             str(bt_report),
             "--risk-report",
             str(risk_report),
+            "--paper-journal",
+            str(tmp_path / "paper.sqlite"),
         ]
     )
     assert report.exists() and out["surface"]["plot"] == str(report)
@@ -179,6 +181,12 @@ def test_demo_json(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert abs(after["btc delta"]) <= 1.0 + 1e-6 and abs(after["btc vega"]) <= 150_000 + 1e-3
     assert abs(after["btc front vega"]) <= 100_000 + 1e-3
     assert risk["hedge"]["not_constrained"] == ["var 99%"] and risk["hedge"]["cost_usd"] > 0
+    # one minute of paper trading: fills, and the journal's positions equal the runtime's
+    paper = out["paper"]
+    assert paper["feed_s"] >= 60.0 and paper["fills"] > 0 and paper["state"] == "ACTIVE"
+    assert paper["journal_fills"] == paper["fills"]
+    assert abs(paper["journal_position_btc"] - paper["position_btc"]) < 1e-9
+    assert (tmp_path / "paper.sqlite").exists()
     assert out["surface"]["svi_arbitrage_free"] and out["surface"]["essvi_arbitrage_free"]
     # The synthetic smile is raw SVI per expiry: the per-expiry fit reproduces it.
     assert out["surface"]["svi_max_rmse_vol_pts"] < 0.01

@@ -25,6 +25,7 @@ from invrisk.cli_hedging import register as register_hedging_command
 from invrisk.cli_journal import register as register_journal_command
 from invrisk.cli_quote import register as register_quote_commands
 from invrisk.cli_risk import register as register_risk_commands
+from invrisk.cli_run import register as register_run_command
 from invrisk.errors import InvriskError
 from invrisk.instruments import Instrument, parse_ccxt, parse_deribit
 from invrisk.units import (
@@ -61,6 +62,7 @@ register_backtest_command(app)
 register_hedging_command(app)
 register_risk_commands(app)
 register_journal_command(app)
+register_run_command(app)
 
 console = stdout_console()
 err_console = Console(stderr=True)
@@ -617,6 +619,9 @@ def demo(
     risk_report: Annotated[
         Path, typer.Option(help="HTML risk report of the sample option book.")
     ] = Path("invrisk-demo-risk.html"),
+    paper_journal: Annotated[
+        Path, typer.Option(help="Journal of the one-minute paper run (SQLite).")
+    ] = Path("invrisk-demo-paper.sqlite"),
 ) -> None:
     """Synthetic BTC chain and market: price, invert, fit the surface, calibrate, backtest,
     assess and hedge an option book.
@@ -635,6 +640,7 @@ def demo(
             plot_path=None if no_plot else plot,
             backtest_report=None if no_plot else backtest_report,
             risk_report=None if no_plot else risk_report,
+            paper_journal=None if no_plot else paper_journal,
         )
     if as_json:
         print_json(summary)
@@ -722,6 +728,19 @@ def demo(
     )
     if rk["report"]:
         console.print(f"Risk report: {rk['report']}")
+    pp = summary["paper"]
+    console.print(
+        f"[bold]Paper run[/]: {pp['feed_s']:.0f} s of replayed synthetic BTCUSDT feed in "
+        f"{pp['wall_s']:.1f} s: {pp['decisions']:,} decisions, {pp['orders_sent']:,} orders, "
+        f"{pp['fills']:,} fills, position {pp['position_btc']:+.3f} BTC, cash "
+        f"{pp['cash_usdt']:,.2f} USDT, risk state {pp['state']}; the journal's "
+        f"{pp['journal_fills']:,} fills give position {pp['journal_position_btc']:+.3f} BTC"
+        + (
+            f" (journal: {pp['journal']}; see invrisk journal {pp['journal']})"
+            if pp["journal"]
+            else ""
+        )
+    )
     sp = summary["speed"]
     console.print(
         f"Speed on {sp['options']:,} random options (best of 3): price+8 Greeks "

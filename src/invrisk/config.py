@@ -312,3 +312,42 @@ def run_from_config(
         max_ticks=cfg.data.max_ticks,
         progress=progress,
     )
+
+
+def paper_runtime_from_config(
+    cfg: BacktestConfig,
+    *,
+    events: EventArray,
+    instrument: Instrument,
+    speed: float,
+    journal: Any = None,
+    stale_after_s: float = 5.0,
+) -> Any:
+    """The paper :class:`~invrisk.live.Runtime` a backtest config describes: the same
+    strategy, exchange models and RiskGuard, on a :class:`~invrisk.live.PaperGateway` that
+    replays ``events`` at ``speed`` (1.0 real time; 0 as fast as possible)."""
+    from invrisk.live import PaperGateway, Runtime
+    from invrisk.strategies.config import build_strategy
+
+    ex = cfg.exchange
+    gateway = PaperGateway(
+        events=events,
+        instruments=[instrument],
+        fees=Fees(maker=ex.maker_fee, taker=ex.taker_fee),
+        latency=ConstantLatency(
+            entry_ns=round(ex.entry_latency_ms * NS_PER_MS),
+            response_ns=round(ex.response_latency_ms * NS_PER_MS),
+        ),
+        queue=_queue(ex),
+        partial_fills=ex.partial_fills,
+        speed=speed,
+    )
+    return Runtime(
+        strategy=build_strategy(cfg.strategy),
+        instruments=[instrument],
+        gateway=gateway,
+        guard=_guard(cfg.risk, instrument),
+        journal=journal,
+        decision_interval_ns=round(cfg.run.decision_interval_ms * NS_PER_MS),
+        stale_after_s=stale_after_s,
+    )

@@ -223,3 +223,42 @@ def test_a_reckless_strategy_never_gets_an_order_past_the_guard(tmp_path: Path, 
         assert o["qty"] <= lim.max_order_qty
     assert abs(s.positions[0]) <= lim.max_position + 1e-9
     j.close()
+
+
+def test_run_command(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from invrisk.cli import app
+    from tests.conftest import REPO_ROOT
+
+    cfg = REPO_ROOT / "examples" / "paper_synthetic_glft.toml"
+    path = tmp_path / "paper.sqlite"
+    runner = CliRunner()
+    args = [
+        "run",
+        str(cfg),
+        "--paper",
+        "--events",
+        "100000",
+        "--speed",
+        "0",
+        "--journal",
+        str(path),
+    ]
+    result = runner.invoke(app, [*args, "--duration", "30s", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert 30.0 <= doc["feed_s"] < 31.0 and doc["fills"] > 0 and doc["state"] == "ACTIVE"
+    with Journal(path) as j:
+        rec = j.recover(doc["run_id"])
+    assert rec.n_fills == doc["fills"] and rec.positions[0] == pytest.approx(doc["position"])
+    for extra, word in (
+        (["--venue", "deribit"], "gateway"),
+        (["--duration", "ten"], "--duration"),
+    ):
+        bad = runner.invoke(app, [*args, *extra])
+        assert bad.exit_code == 2 and word in bad.output, bad.output
+    no_paper = runner.invoke(app, ["run", str(cfg)])
+    assert no_paper.exit_code == 2 and "--paper" in no_paper.output

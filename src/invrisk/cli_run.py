@@ -1,0 +1,167 @@
+"""``invrisk run CONFIG.toml --paper``: paper trading with a live status panel and a journal.
+
+No business logic: build the runtime the config describes
+(:func:`invrisk.config.paper_runtime_from_config`), run it, show its state while it runs, print
+the summary (or ``--json``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from invrisk._cli_common import fail, print_json, stdout_console
+
+__all__ = ["register"]
+
+console = stdout_console()
+err_console = Console(stderr=True)
+_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def _duration_ns(text: str | None) -> int | None:
+    from invrisk.errors import InvalidArgumentError
+
+    if text is None:
+        return None
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh])\s*", text)
+    if m is None or float(m.group(1)) <= 0:
+        raise InvalidArgumentError("--duration", text, "a duration like 90s, 10m or 1h")
+    return round(float(m.group(1)) * _UNITS[m.group(2)] * 1e9)
+
+
+def _panel(rt: Any, started: float) -> Table:
+    t = Table(title="invrisk paper run", show_header=False)
+    gw = rt.gateway
+    bids = [o for o in rt.om.live_orders() if o.side > 0]
+    asks = [o for o in rt.om.live_orders() if o.side < 0]
+    book = rt.books[0]
+    t.add_row("feed time", f"{(gw.now_ns - int(gw.events['local_ns'][0])) / 1e9:,.1f} s")
+    t.add_row("wall time", f"{time.perf_counter() - started:,.1f} s")
+    if book is not None:
+        t.add_row("market", f"{book.best_bid:,.2f} / {book.best_ask:,.2f}")
+    t.add_row(
+        "our quotes",
+        f"{max((o.price for o in bids), default=float('nan')):,.2f} / "
+        f"{min((o.price for o in asks), default=float('nan')):,.2f}",
+    )
+    t.add_row("inventory", f"{rt.position[0]:+,.6g} contracts")
+    t.add_row("cash", f"{rt.cash[0]:,.2f}")
+    t.add_row("decisions / orders / fills", f"{rt.decisions:,} / {rt.om.n_sent:,} / {rt.fills:,}")
+    state = rt.guard.state.name if rt.guard is not None else "no guard"
+    t.add_row("risk state", state + (f" ({rt.halts[-1]})" if rt.halts else ""))
+    return t
+
+
+def run(
+    config: Annotated[Path, typer.Argument(help="Run TOML (the backtest format, see examples/).")],
+    paper: Annotated[
+        bool, typer.Option("--paper", help="Paper trading on a replayed feed (required today).")
+    ] = False,
+    venue: Annotated[
+        str | None, typer.Option(help="Trade for real on this venue (not available yet).")
+    ] = None,
+    replay: Annotated[
+        Path | None, typer.Option(help="Binance recorder file to replay (overrides [data]).")
+    ] = None,
+    duration: Annotated[
+        str | None, typer.Option(help="Feed time to run, e.g. 90s, 10m, 1h (default: all).")
+    ] = None,
+    speed: Annotated[
+        float, typer.Option(help="Feed time per wall time: 1 real time, 0 as fast as possible.")
+    ] = 1.0,
+    journal: Annotated[
+        Path, typer.Option(help="Journal file (SQLite; created or appended to).")
+    ] = Path("invrisk-paper.sqlite"),
+    events: Annotated[
+        int | None, typer.Option(help="Synthetic data only: override [data].events.")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Run the configured strategy through the paper gateway (the backtester's exchange
+    simulation on a replayed feed), with the RiskGuard of [risk], journaling every order,
+    fill and risk event; a status panel shows quotes, inventory, cash and the risk state.
+    """
+    from invrisk.config import load_backtest_config, load_events, paper_runtime_from_config
+    from invrisk.errors import InvriskError
+    from invrisk.store import Journal
+
+    if venue is not None:
+        raise fail(
+            err_console,
+            f"--venue {venue}: live trading needs an exchange gateway, which this version does "
+            "not have; use --paper",
+        )
+    if not paper:
+        raise fail(err_console, "say --paper (paper trading) to run")
+    try:
+        feed_ns = _duration_ns(duration)
+        cfg = load_backtest_config(config)
+        data = cfg.data
+        if replay is not None:
+            data = data.model_copy(update={"source": "binance", "path": replay})
+        if events is not None:
+            data = data.model_copy(update={"events": events})
+        ev, inst = load_events(data)
+        j = Journal(journal)
+        rid = j.start_run(
+            started_ns=int(ev["local_ns"][0]),
+            mode="paper",
+            venue="paper",
+            config=cfg.model_dump(mode="json"),
+        )
+        rt = paper_runtime_from_config(cfg, events=ev, instrument=inst, speed=speed, journal=j)
+
+        async def main() -> Any:
+            task = asyncio.create_task(rt.run(max_feed_ns=feed_ns))
+            started = time.perf_counter()
+            if json_out:
+                return await task
+            with Live(_panel(rt, started), console=console, refresh_per_second=4) as live:
+                while not task.done():
+                    await asyncio.sleep(0.25)
+                    live.update(_panel(rt, started))
+            return task.result()
+
+        t0 = time.perf_counter()
+        summary = asyncio.run(main())
+        wall = time.perf_counter() - t0
+        j.close()
+    except (InvriskError, OSError) as exc:
+        raise fail(err_console, str(exc)) from exc
+    out = {
+        "run_id": rid,
+        "journal": str(journal),
+        "wall_s": wall,
+        "feed_s": (summary.end_ns - int(ev["local_ns"][0])) / 1e9,
+        "decisions": summary.decisions,
+        "orders_sent": summary.orders_sent,
+        "fills": summary.fills,
+        "duplicate_fills": summary.duplicate_fills,
+        "position": summary.positions[0],
+        "cash": summary.cash[0],
+        "state": summary.state,
+        "halts": list(summary.halts),
+    }
+    if json_out:
+        print_json(out)
+        return
+    console.print(
+        f"run {rid}: {out['feed_s']:,.1f} s of feed in {wall:,.1f} s, {summary.decisions:,} "
+        f"decisions, {summary.orders_sent:,} orders, {summary.fills:,} fills, position "
+        f"{summary.positions[0]:+.6g}, cash {summary.cash[0]:,.2f}, state {summary.state}; "
+        f"journal {journal} (invrisk journal {journal})"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``run`` to ``app``."""
+    app.command("run")(run)
