@@ -262,3 +262,39 @@ def test_run_command(tmp_path: Path) -> None:
         assert bad.exit_code == 2 and word in bad.output, bad.output
     no_paper = runner.invoke(app, ["run", str(cfg)])
     assert no_paper.exit_code == 2 and "--paper" in no_paper.output
+
+
+def test_paper_run_on_the_real_binance_recording(tmp_path: Path) -> None:
+    """GLFT (the Binance example config) paper-trading the real BTCUSDT recording replayed as
+    fast as possible: fills on both sides, inventory held within q_max plus an order in flight,
+    and the positions recomputed from the journal equal the runtime's."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from invrisk.cli import app
+    from tests.conftest import REPO_ROOT, require_data
+
+    data = require_data("binance_l2_trades_2024-08-08_hftbacktest/usdm_btcusdt_20240808.gz")
+    text = (REPO_ROOT / "examples" / "backtest_binance_btcusdt.toml").read_text(encoding="utf-8")
+    cfg = tmp_path / "btc.toml"
+    cfg.write_text(
+        "\n".join(
+            f'path = "{data}"' if ln.startswith("path = ") else ln for ln in text.splitlines()
+        ),
+        encoding="utf-8",
+    )
+    path = tmp_path / "btc.sqlite"
+    result = CliRunner().invoke(
+        app, ["run", str(cfg), "--paper", "--speed", "0", "--journal", str(path), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["fills"] > 10 and abs(doc["position"]) <= 0.05 + 0.001 + 1e-9
+    with Journal(path) as j:
+        rec = j.recover(doc["run_id"])
+        sides = {f["side"] for f in j.table("fills", doc["run_id"])}
+    assert sides == {1, -1}
+    assert rec.n_fills == doc["fills"] and rec.positions[0] == pytest.approx(
+        doc["position"], abs=1e-12
+    )
