@@ -298,3 +298,74 @@ def test_paper_run_on_the_real_binance_recording(tmp_path: Path) -> None:
     assert rec.n_fills == doc["fills"] and rec.positions[0] == pytest.approx(
         doc["position"], abs=1e-12
     )
+
+
+KILLED_RUN = """
+import asyncio, sys
+import numpy as np
+from invrisk.backtest import Fees, ProbQueue
+from invrisk.data.synthetic_market import benchmark_stream
+from invrisk.live import PaperGateway, Runtime
+from invrisk.store import Journal
+from invrisk.strategies import GLFTMarketMaker
+from invrisk.strategies.glft import GLFTParams
+m = benchmark_stream(120_000, seed=3)
+j = Journal(sys.argv[1])
+j.start_run(started_ns=int(m.events["local_ns"][0]), mode="paper", venue="sim", run_id="k")
+gw = PaperGateway(events=m.events, instruments=[m.instrument], fees=Fees(maker=-1e-4),
+                  queue=ProbQueue("power", 2.0), speed=40.0)  # ~2 s of wall time
+s = GLFTMarketMaker(gamma=0.05, q_max=0.1, order_qty=0.01, window_ns=60 * 10**9,
+                    warmup="fallback", fallback=GLFTParams(5.0, 80.0, 5.0))
+asyncio.run(Runtime(strategy=s, instruments=[m.instrument], gateway=gw, journal=j).run())
+"""
+
+
+def test_killed_mid_run_and_restarted_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    """A paper run is killed with SIGKILL once the journal holds 200 fills, then restarted from
+    the journal on the rest of the feed: every fill is journaled once (ids unique, the
+    restarted gateway's ids distinct), no client order id is reused, and the final positions
+    recomputed from the journal equal the restarted runtime's."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "k.sqlite"
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(path)])
+    deadline = time.monotonic() + 60
+    n = 0
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        if path.exists():
+            try:
+                con = sqlite3.connect(path, timeout=1)
+                n = con.execute("SELECT COUNT(*) FROM fills").fetchone()[0]
+                con.close()
+            except sqlite3.OperationalError:
+                continue
+            if n >= 200:
+                break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert n >= 200
+    with Journal(path) as j:
+        j.start_run(started_ns=0, mode="paper", venue="sim", run_id="k")  # adopt the run
+        before = j.recover("k")
+        last_t = max(int(f["local_ns"]) for f in j.table("fills", "k"))
+        rest = MARKET.events[MARKET.events["local_ns"] > last_t]
+        gw = PaperGateway(events=rest, instruments=[MARKET.instrument], fees=Fees(maker=-1e-4),
+                          queue=ProbQueue("power", 2.0))  # fmt: skip
+        rt = Runtime(strategy=glft(), instruments=[MARKET.instrument], gateway=gw, journal=j)
+        report = rt.resume("k")
+        assert rt.position[0] == pytest.approx(before.positions.get(0, 0.0))
+        assert set(report["missing_at_venue"]) == set(before.open_orders)
+        s = asyncio.run(rt.run())
+        after = j.recover("k")
+        fills = j.table("fills", "k")
+        orders = j.table("orders", "k")
+    assert s.fills > 0 and after.n_fills == before.n_fills + s.fills
+    assert len({f["fill_id"] for f in fills}) == len(fills)
+    assert len({o["order_id"] for o in orders}) == len(orders)  # no client id reused
+    assert after.positions[0] == pytest.approx(s.positions[0], abs=1e-9)
+    assert set(after.open_orders) <= {o.order_id for o in rt.om.live_orders()}

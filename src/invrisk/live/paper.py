@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
@@ -112,6 +113,8 @@ class PaperGateway:
         )
         self.speed = float(speed)
         self.batch_ns = batch_ns
+        # fill ids unique across gateway instances (a restarted runtime gets a new session)
+        self.session = uuid.uuid4().hex[:12]
         self.now_ns = int(self.events["local_ns"][0])
         self._row = 0
         self._pending: list[OrderEvent] = []
@@ -194,7 +197,7 @@ class PaperGateway:
         fill_id = ""
         if name == "fill":
             self._n_fills += 1
-            fill_id = f"paper-{seq}"
+            fill_id = f"paper-{self.session}-{seq}"
         return OrderEvent(
             kind=name,
             order_id=oid,

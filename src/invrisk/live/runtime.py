@@ -114,6 +114,50 @@ class Runtime:
         self.duplicate_fills = 0
         self._buffer: list[EventArray] = []
 
+    # -- restart ----------------------------------------------------------------------------
+
+    def resume(self, run_id: str | None = None) -> dict[str, tuple[int, ...]]:
+        """Continue a journaled run after a restart (call before :meth:`run`).
+
+        Positions and cash come back from the journal's fills; new order ids continue after
+        the last journaled one (no client id is reused); the orders the journal last saw live
+        are reconciled with the venue by :func:`~invrisk.store.reconcile_orders`'s rule:
+        those the venue no longer holds are journaled as cancelled (``reconciled: not at
+        venue``; a venue gateway must deliver their missed fills first, journaled by fill
+        id), and orders the venue holds that the journal does not know are returned in
+        ``unknown_at_venue`` for the caller to cancel (never adopted). Returns the
+        reconciliation (``matched``, ``unknown_at_venue``, ``missing_at_venue``).
+        """
+        from invrisk.store import reconcile_orders
+
+        j = self.journal
+        if j is None:
+            raise InvalidArgumentError("journal", None, "a Journal to resume from")
+        rec = j.recover(run_id)
+        for i, q in rec.positions.items():
+            self.position[i] = q
+            self.cash[i] = rec.cash[i]
+        self.om = OrderManager(
+            tick_sizes=[i.tick_size for i in self.instruments],
+            on_event=j.on_order_event,
+            first_order_id=rec.next_order_id,
+        )
+        report = reconcile_orders(rec.open_orders, self.gateway.open_order_ids())
+        now = self.gateway.now_ns
+        for oid in report.missing_at_venue:
+            j.record_event(
+                oid,
+                kind="cancelled",
+                status=OrderStatus.CANCELLED,
+                t_ns=now,
+                detail="reconciled: not at venue",
+            )
+        return {
+            "matched": report.matched,
+            "unknown_at_venue": report.unknown_at_venue,
+            "missing_at_venue": report.missing_at_venue,
+        }
+
     # -- the loop ---------------------------------------------------------------------------
 
     async def run(self, *, max_feed_ns: int | None = None) -> RuntimeSummary:
