@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -78,6 +79,9 @@ class Runtime:
         Feed time between decisions (> 0).
     stale_after_s
         Wall seconds without a market batch before trading halts (> 0).
+    measure_latency
+        Record, for every order handed to the gateway, the wall time since the market batch
+        that led to it was received (``latencies_ns``; journal writes included).
     """
 
     def __init__(
@@ -90,6 +94,7 @@ class Runtime:
         journal: Journal | None = None,
         decision_interval_ns: int = 100_000_000,
         stale_after_s: float = 5.0,
+        measure_latency: bool = False,
     ) -> None:
         if isinstance(decision_interval_ns, bool) or decision_interval_ns <= 0:
             raise InvalidArgumentError("decision_interval_ns", decision_interval_ns, "ns > 0")
@@ -113,6 +118,9 @@ class Runtime:
         self.fills = 0
         self.duplicate_fills = 0
         self._buffer: list[EventArray] = []
+        self.measure_latency = bool(measure_latency)
+        self.latencies_ns: list[int] = []
+        self._t_batch = 0
 
     # -- restart ----------------------------------------------------------------------------
 
@@ -175,6 +183,8 @@ class Runtime:
             except TimeoutError:
                 await self._halt(f"stale market data: no update for {self.stale_after_s:g} s")
                 continue
+            if self.measure_latency:
+                self._t_batch = time.perf_counter_ns()
             self._apply(batch)
             await self._deliver()
             now = gw.now_ns
@@ -217,8 +227,15 @@ class Runtime:
             book.apply(sub)
 
     async def _deliver(self) -> None:
-        for e in self.gateway.take_order_events():
-            self._on_order_event(e)
+        events = self.gateway.take_order_events()
+        if not events:
+            return
+        with self._batch():  # one commit for the step's fills and order states
+            for e in events:
+                self._on_order_event(e)
+
+    def _batch(self) -> contextlib.AbstractContextManager[None]:
+        return self.journal.batch() if self.journal is not None else contextlib.nullcontext()
 
     def _on_order_event(self, e: OrderEvent) -> None:
         om = self.om
@@ -333,18 +350,54 @@ class Runtime:
         )
         decision = self.strategy.decide(view, account)
         self.decisions += 1
-        for target in decision.quotes:
-            for action in self.om.reconcile(target, now_ns=now):
-                await self._send(action, views, now)
-        for intent in decision.hedges:
-            iv = views[intent.instrument]
-            order = self.om.hedge(intent, best_bid=iv.best_bid, best_ask=iv.best_ask, now_ns=now)
-            if order is not None:
-                await self._send(order, views, now)
+        # every request of the decision and every RiskGuard refusal journaled in one commit,
+        # before anything is sent
+        approved: list[NewOrder | CancelOrder] = []
+        with self._batch():
+            for target in decision.quotes:
+                for action in self.om.reconcile(target, now_ns=now):
+                    if self._approve(action, views, now):
+                        approved.append(action)
+            for intent in decision.hedges:
+                iv = views[intent.instrument]
+                order = self.om.hedge(
+                    intent, best_bid=iv.best_bid, best_ask=iv.best_ask, now_ns=now
+                )
+                if order is not None and self._approve(order, views, now):
+                    approved.append(order)
+        for action in approved:
+            await self._send(action, now)
 
-    async def _send(
+    def _approve(
         self, action: NewOrder | CancelOrder, views: list[InstrumentView], now: int
-    ) -> None:
+    ) -> bool:
+        """The RiskGuard's answer for a new order (cancels always pass); a refusal is
+        journaled and the order rejected in the order manager."""
+        guard = self.guard
+        if isinstance(action, CancelOrder) or guard is None:
+            return True
+        i = action.instrument
+        verdict = guard.check_new(
+            instrument=i,
+            side=action.side,
+            price=action.price,
+            qty=action.qty,
+            fair_price=views[i].mid,
+            position=self.position[i],
+            open_same_side=self.om.resting_qty(i, action.side) - action.qty,
+            now_ns=now,
+        )
+        if verdict.accepted:
+            return True
+        reason = verdict.reason + (f" ({verdict.detail})" if verdict.detail else "")
+        self.om.on_reject(action.order_id, reason=f"risk:{reason}", now_ns=now)
+        if self.journal is not None:
+            self.journal.record_risk_reject(
+                t_ns=now, order_id=action.order_id, reason=reason, state=guard.state.name
+            )
+        return False
+
+    async def _send(self, action: NewOrder | CancelOrder, now: int) -> None:
         gw = self.gateway
         if isinstance(action, CancelOrder):
             try:
@@ -352,28 +405,9 @@ class Runtime:
             except ConnectionError as exc:
                 await self._halt(f"gateway refused a cancel: {exc}")
             return
-        guard = self.guard
-        if guard is not None:
-            i = action.instrument
-            verdict = guard.check_new(
-                instrument=i,
-                side=action.side,
-                price=action.price,
-                qty=action.qty,
-                fair_price=views[i].mid,
-                position=self.position[i],
-                open_same_side=self.om.resting_qty(i, action.side) - action.qty,
-                now_ns=now,
-            )
-            if not verdict.accepted:
-                reason = verdict.reason + (f" ({verdict.detail})" if verdict.detail else "")
-                self.om.on_reject(action.order_id, reason=f"risk:{reason}", now_ns=now)
-                if self.journal is not None:
-                    self.journal.record_risk_reject(
-                        t_ns=now, order_id=action.order_id, reason=reason, state=guard.state.name
-                    )
-                return
         try:
+            if self.measure_latency:
+                self.latencies_ns.append(time.perf_counter_ns() - self._t_batch)
             await gw.submit(action)
         except ConnectionError as exc:
             self.om.on_reject(action.order_id, reason="gateway_disconnected", now_ns=now)

@@ -1,9 +1,10 @@
 """The trading journal: every order, fill, risk decision and state change, in SQL, before it counts.
 
-A :class:`Journal` writes through SQLAlchemy 2 to a SQLite file by default (a PostgreSQL or any
-other URL works the same). Each record is one transaction, committed before the call returns,
-so the caller acts only on what is already on disk: the runtime journals an order request and
-then sends it, journals a fill and then updates its positions. SQLite runs in WAL mode with
+A :class:`Journal` writes through SQLAlchemy 2 to a SQLite file by default (PostgreSQL by URL).
+Each record is one transaction committed before the call returns, or the records made inside
+``with journal.batch():`` are one transaction committed at its end; either way the caller acts
+only on what is already committed: the runtime journals a step's order requests and then sends
+them, journals fills and then updates its positions. SQLite runs in WAL mode with
 ``synchronous=NORMAL`` by default: a committed transaction survives the process being killed
 (SIGKILL, a crash); ``durability="full"`` also survives a power loss at the cost of an fsync per
 commit.
@@ -39,10 +40,11 @@ the orders whose last recorded state is live, for the runtime to reconcile with 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -66,7 +68,9 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 
 from invrisk.errors import InvalidArgumentError
 from invrisk.order_manager import ManagedOrder, NewOrder, OrderStatus
@@ -161,6 +165,18 @@ snapshots = Table(
 )
 
 
+# Statements built once: executed with a parameter dict, SQLAlchemy reuses their compiled form
+# (building ``.values(...)`` per call costs more than the SQLite write itself).
+runs_insert = runs.insert()
+orders_insert = orders.insert()
+order_events_insert = order_events.insert()
+risk_events_insert = risk_events.insert()
+_FILL_INSERTS = {
+    "sqlite": sqlite_insert(fills).on_conflict_do_nothing(),
+    "postgresql": pg_insert(fills).on_conflict_do_nothing(),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Recovery:
     """What a run's journal says after a restart: positions and cash per instrument from the
@@ -205,6 +221,14 @@ def reconcile_orders(journal_open: Iterable[int], venue_open: Iterable[int]) -> 
     )
 
 
+def _insert_ignoring_duplicates(conn: Connection) -> Any:
+    """``INSERT`` into fills that skips a (run, fill id) already there (rowcount 0)."""
+    stmt = _FILL_INSERTS.get(conn.dialect.name)
+    if stmt is None:
+        raise InvalidArgumentError("journal", conn.dialect.name, "a SQLite or PostgreSQL database")
+    return stmt
+
+
 def _sqlite_pragmas(durability: Durability) -> Any:
     def connect(dbapi_connection: Any, _record: Any) -> None:
         cur = dbapi_connection.cursor()
@@ -243,6 +267,29 @@ class Journal:
             event.listen(self.engine, "connect", _sqlite_pragmas(durability))
         metadata.create_all(self.engine)
         self.run_id: str | None = None
+        self._conn: Connection | None = None
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group the records made inside into one transaction, committed on exit (before the
+        caller acts on them). Records outside a batch commit one by one."""
+        if self._conn is not None:  # already inside a batch: join it
+            yield
+            return
+        with self.engine.begin() as conn:
+            self._conn = conn
+            try:
+                yield
+            finally:
+                self._conn = None
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        if self._conn is not None:
+            yield self._conn
+        else:
+            with self.engine.begin() as conn:
+                yield conn
 
     def close(self) -> None:
         self.engine.dispose()
@@ -270,13 +317,14 @@ class Journal:
             exists = conn.execute(select(runs.c.run_id).where(runs.c.run_id == rid)).first()
             if exists is None:
                 conn.execute(
-                    runs.insert().values(
-                        run_id=rid,
-                        started_ns=int(started_ns),
-                        mode=mode,
-                        venue=venue,
-                        config_json=json.dumps(dict(config or {}), default=str, sort_keys=True),
-                    )
+                    runs_insert,
+                    {
+                        "run_id": rid,
+                        "started_ns": int(started_ns),
+                        "mode": mode,
+                        "venue": venue,
+                        "config_json": json.dumps(dict(config or {}), default=str, sort_keys=True),
+                    },
                 )
         self.run_id = rid
         return rid
@@ -289,46 +337,49 @@ class Journal:
     def record_order(self, order: NewOrder, *, t_ns: int, symbol: str = "") -> None:
         """An order request, before it is sent (with its ``new`` event)."""
         rid = self._run()
-        with self.engine.begin() as conn:
+        with self._tx() as conn:
             conn.execute(
-                orders.insert().values(
-                    run_id=rid,
-                    order_id=order.order_id,
-                    instrument=order.instrument,
-                    symbol=symbol,
-                    side=order.side,
-                    price=order.price,
-                    qty=order.qty,
-                    tif=int(order.tif),
-                    reason=order.reason,
-                    created_ns=int(t_ns),
-                )
+                orders_insert,
+                {
+                    "run_id": rid,
+                    "order_id": order.order_id,
+                    "instrument": order.instrument,
+                    "symbol": symbol,
+                    "side": order.side,
+                    "price": order.price,
+                    "qty": order.qty,
+                    "tif": int(order.tif),
+                    "reason": order.reason,
+                    "created_ns": int(t_ns),
+                },
             )
             conn.execute(
-                order_events.insert().values(
-                    run_id=rid,
-                    order_id=order.order_id,
-                    kind="new",
-                    status=OrderStatus.PENDING_NEW.name,
-                    t_ns=int(t_ns),
-                    detail="",
-                )
+                order_events_insert,
+                {
+                    "run_id": rid,
+                    "order_id": order.order_id,
+                    "kind": "new",
+                    "status": OrderStatus.PENDING_NEW.name,
+                    "t_ns": int(t_ns),
+                    "detail": "",
+                },
             )
 
     def record_event(
         self, order_id: int, *, kind: str, status: OrderStatus, t_ns: int, detail: str = ""
     ) -> None:
         """A state change of an order (ack, reject, cancel sent/acknowledged/rejected ...)."""
-        with self.engine.begin() as conn:
+        with self._tx() as conn:
             conn.execute(
-                order_events.insert().values(
-                    run_id=self._run(),
-                    order_id=int(order_id),
-                    kind=kind,
-                    status=OrderStatus(status).name,
-                    t_ns=int(t_ns),
-                    detail=detail[:256],
-                )
+                order_events_insert,
+                {
+                    "run_id": self._run(),
+                    "order_id": int(order_id),
+                    "kind": kind,
+                    "status": OrderStatus(status).name,
+                    "t_ns": int(t_ns),
+                    "detail": detail[:256],
+                },
             )
 
     def on_order_event(self, kind: str, order: ManagedOrder) -> None:
@@ -376,56 +427,56 @@ class Journal:
         if not (math.isfinite(fill.qty) and fill.qty > 0 and math.isfinite(fill.price)):
             raise InvalidArgumentError("fill", fill, "a finite price and a quantity > 0")
         cash = -fill.side * fill.qty * fill.price - fill.fee if cash_delta is None else cash_delta
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    fills.insert().values(
-                        run_id=self._run(),
-                        fill_id=fill_id,
-                        order_id=fill.order_id,
-                        instrument=fill.instrument,
-                        side=fill.side,
-                        price=fill.price,
-                        qty=fill.qty,
-                        fee=fill.fee,
-                        cash_delta=float(cash),
-                        is_maker=bool(fill.is_maker),
-                        exch_ns=int(fill.exch_ns),
-                        local_ns=int(fill.local_ns),
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
+        with self._tx() as conn:
+            result = conn.execute(
+                _insert_ignoring_duplicates(conn),
+                dict(
+                    run_id=self._run(),
+                    fill_id=fill_id,
+                    order_id=fill.order_id,
+                    instrument=fill.instrument,
+                    side=fill.side,
+                    price=fill.price,
+                    qty=fill.qty,
+                    fee=fill.fee,
+                    cash_delta=float(cash),
+                    is_maker=bool(fill.is_maker),
+                    exch_ns=int(fill.exch_ns),
+                    local_ns=int(fill.local_ns),
+                ),
+            )
+        return bool(result.rowcount)
 
     def record_transition(self, *, t_ns: int, old: str, new: str, cause: str) -> None:
         """A trading-state change of the RiskGuard."""
-        with self.engine.begin() as conn:
+        with self._tx() as conn:
             conn.execute(
-                risk_events.insert().values(
-                    run_id=self._run(),
-                    t_ns=int(t_ns),
-                    kind="transition",
-                    old_state=old,
-                    new_state=new,
-                    order_id=None,
-                    cause=cause[:256],
-                )
+                risk_events_insert,
+                {
+                    "run_id": self._run(),
+                    "t_ns": int(t_ns),
+                    "kind": "transition",
+                    "old_state": old,
+                    "new_state": new,
+                    "order_id": None,
+                    "cause": cause[:256],
+                },
             )
 
     def record_risk_reject(self, *, t_ns: int, order_id: int, reason: str, state: str) -> None:
         """An order the RiskGuard refused (``reason`` its code and detail)."""
-        with self.engine.begin() as conn:
+        with self._tx() as conn:
             conn.execute(
-                risk_events.insert().values(
-                    run_id=self._run(),
-                    t_ns=int(t_ns),
-                    kind="reject",
-                    old_state=state,
-                    new_state=state,
-                    order_id=int(order_id),
-                    cause=reason[:256],
-                )
+                risk_events_insert,
+                {
+                    "run_id": self._run(),
+                    "t_ns": int(t_ns),
+                    "kind": "reject",
+                    "old_state": state,
+                    "new_state": state,
+                    "order_id": int(order_id),
+                    "cause": reason[:256],
+                },
             )
 
     def record_snapshot(
@@ -433,7 +484,7 @@ class Journal:
     ) -> None:
         """Positions per instrument: ``(instrument, position, cash, equity, mark)`` rows."""
         rid = self._run()
-        with self.engine.begin() as conn:
+        with self._tx() as conn:
             conn.execute(
                 snapshots.insert(),
                 [
