@@ -245,7 +245,8 @@ class Runtime:
             order = om.order(e.order_id)
         except InvalidArgumentError:
             return  # not one of ours (or long forgotten): nothing to update
-        t = e.local_ns
+        # the runtime's own (monotonic) clock: a venue's messages may arrive out of order
+        t = max(self.gateway.now_ns, 0)
         if e.kind == "fill":
             f = Fill(
                 instrument=order.instrument,
