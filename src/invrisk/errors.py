@@ -26,6 +26,7 @@ __all__ = [
     "InvalidArgumentError",
     "InvriskError",
     "InvriskWarning",
+    "RateLimitError",
 ]
 
 
@@ -74,6 +75,16 @@ class DataError(InvriskError):
 
 class ConvergenceError(InvriskError):
     """A numerical method did not reach its tolerance."""
+
+
+class RateLimitError(InvriskError):
+    """A venue (or gateway) refused a request for exceeding its rate limit; retry later.
+
+    ``retry_after_s`` is the venue's hint when it gives one (None otherwise)."""
+
+    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(message)
 
 
 class InvriskWarning(UserWarning):

@@ -14,7 +14,9 @@ import pytest
 from invrisk.backtest import Fees, ProbQueue
 from invrisk.data.events import EventArray
 from invrisk.data.synthetic_market import benchmark_stream
+from invrisk.errors import RateLimitError
 from invrisk.live import OrderEvent, PaperGateway, Runtime
+from invrisk.order_manager import NewOrder
 from invrisk.risk.limits import GuardLimits, InstrumentLimits, RiskGuard
 from invrisk.store import Journal
 from invrisk.strategies import GLFTMarketMaker
@@ -422,4 +424,77 @@ def test_late_fills_are_kept_and_counted_once(tmp_path: Path) -> None:
     delivered = gw.produced - len(gw.held)
     assert s.fills == delivered > 0 and j.recover().n_fills == s.fills
     assert j.recover().positions[0] == pytest.approx(s.positions[0], abs=1e-12)
+    j.close()
+
+
+class RateLimiting(PaperGateway):
+    """Every 7th order is refused with a rate-limit error; every accepted submit is logged."""
+
+    def __init__(self, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.calls = 0
+        self.accepted_at: list[int] = []
+
+    async def submit(self, order: NewOrder) -> None:
+        self.calls += 1
+        if self.calls % 7 == 0:
+            raise RateLimitError("429 too many requests")
+        await super().submit(order)
+        self.accepted_at.append(self.now_ns)
+
+
+def test_rate_limit_errors_back_off_and_trading_goes_on(tmp_path: Path) -> None:
+    """After each rate-limit error no order is sent until the backoff window has passed (the
+    windows double while errors repeat), the refused orders are journaled as rejected, and
+    trading resumes: fills keep coming and the run is not halted."""
+    j = journal(tmp_path)
+    gw = gateway(RateLimiting)
+    rt = Runtime(
+        strategy=glft(),
+        instruments=[MARKET.instrument],
+        gateway=gw,
+        journal=j,
+        backoff_s=0.3,
+        max_backoff_s=2.0,
+    )
+    s = asyncio.run(rt.run())
+    assert isinstance(gw, RateLimiting)
+    assert rt.rate_limited > 5 and rt.sends_in_backoff > 0 and rt.backoffs
+    for start, end in rt.backoffs:
+        assert not any(start < t < end for t in gw.accepted_at)
+        assert end - start <= 2 * 10**9
+    assert s.fills > 50 and not s.halts
+    reasons = {e["detail"] for e in j.table("order_events") if e["kind"] == "reject"}
+    assert {"rate_limited", "rate_limit_backoff"} <= reasons
+    j.close()
+
+
+class Rejecting(PaperGateway):
+    """After 10 s of feed every acknowledgement turns into a reject (a frozen account)."""
+
+    def take_order_events(self) -> list[OrderEvent]:
+        out = super().take_order_events()
+        if self.now_ns > int(self.events["local_ns"][0]) + 10 * 10**9:
+            out = [
+                OrderEvent("reject", e.order_id, e.local_ns, e.exch_ns, reason="account_frozen")
+                if e.kind == "ack"
+                else e
+                for e in out
+            ]
+        return out
+
+
+def test_reject_storm_halts(tmp_path: Path) -> None:
+    j = journal(tmp_path)
+    rt = Runtime(
+        strategy=glft(),
+        instruments=[MARKET.instrument],
+        gateway=gateway(Rejecting),
+        journal=j,
+        max_rejects_per_s=5,
+    )
+    s = asyncio.run(rt.run())
+    assert s.halts and s.halts[0].startswith("reject storm")
+    causes = [e["cause"] for e in j.table("risk_events") if e["kind"] == "transition"]
+    assert causes and causes[0].startswith("reject storm")
     j.close()

@@ -16,10 +16,15 @@ same methods). One asyncio task consumes market batches and, after each:
    journaled with its reason) and hands what passes to the gateway.
 
 Automatic risk controls implemented here: **stale market data** (no batch for
-``stale_after_s`` of wall time) and a **gateway that refuses orders** (disconnected) both halt
-trading (RiskGuard ``HALTED``), cancel every live order and journal the transition with its
-cause; drawdown and daily-loss triggers are the RiskGuard's own. A halt holds until the
-operator resumes (``guard.resume``).
+``stale_after_s`` of wall time), a **gateway that refuses orders** (disconnected) and a
+**reject storm** (more than ``max_rejects_per_s`` venue rejects within one second of feed
+time) halt trading (RiskGuard ``HALTED``), cancel every live order and journal the transition
+with its cause; drawdown and daily-loss triggers are the RiskGuard's own. A halt holds until
+the operator resumes (``guard.resume``). A **rate-limit error** from the gateway
+(:class:`~invrisk.errors.RateLimitError`) rejects that order and makes the runtime back off:
+no new order is sent for ``backoff_s`` of feed time (the venue's ``retry_after_s`` if larger),
+doubling on each further rate-limit error up to ``max_backoff_s`` and reset by the next order
+that goes through; cancels are still sent.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from invrisk.data.events import EVENT_DTYPE, EventArray
-from invrisk.errors import InvalidArgumentError
+from invrisk.errors import InvalidArgumentError, RateLimitError
 from invrisk.instruments import Instrument
 from invrisk.live.paper import OrderEvent, PaperGateway
 from invrisk.market.book import L2Book
@@ -82,6 +87,8 @@ class Runtime:
     measure_latency
         Record, for every order handed to the gateway, the wall time since the market batch
         that led to it was received (``latencies_ns``; journal writes included).
+    max_rejects_per_s, backoff_s, max_backoff_s
+        The reject-storm threshold and the rate-limit backoff (see the module docstring).
     """
 
     def __init__(
@@ -95,6 +102,9 @@ class Runtime:
         decision_interval_ns: int = 100_000_000,
         stale_after_s: float = 5.0,
         measure_latency: bool = False,
+        max_rejects_per_s: int = 20,
+        backoff_s: float = 0.5,
+        max_backoff_s: float = 30.0,
     ) -> None:
         if isinstance(decision_interval_ns, bool) or decision_interval_ns <= 0:
             raise InvalidArgumentError("decision_interval_ns", decision_interval_ns, "ns > 0")
@@ -118,6 +128,22 @@ class Runtime:
         self.fills = 0
         self.duplicate_fills = 0
         self._buffer: list[EventArray] = []
+        if isinstance(max_rejects_per_s, bool) or max_rejects_per_s < 1:
+            raise InvalidArgumentError("max_rejects_per_s", max_rejects_per_s, "an int >= 1")
+        if not (0 < backoff_s <= max_backoff_s and math.isfinite(max_backoff_s)):
+            raise InvalidArgumentError(
+                "backoff_s", (backoff_s, max_backoff_s), "0 < backoff_s <= max_backoff_s, finite"
+            )
+        self.max_rejects_per_s = int(max_rejects_per_s)
+        self.backoff_ns = round(backoff_s * 1e9)
+        self.max_backoff_ns = round(max_backoff_s * 1e9)
+        self._backoff = self.backoff_ns
+        self._backoff_until = -1
+        self.rate_limited = 0
+        self.sends_in_backoff = 0
+        self.backoffs: list[tuple[int, int]] = []  # feed-time windows without new orders
+        self._rejects: list[int] = []
+        self._storm = ""
         self.measure_latency = bool(measure_latency)
         self.latencies_ns: list[int] = []
         self._t_batch = 0
@@ -187,6 +213,9 @@ class Runtime:
                 self._t_batch = time.perf_counter_ns()
             self._apply(batch)
             await self._deliver()
+            if self._storm:
+                cause, self._storm = self._storm, ""
+                await self._halt(cause)
             now = gw.now_ns
             while now >= next_decision:
                 await self._decide(now)
@@ -283,6 +312,9 @@ class Runtime:
         elif e.kind == "reject":
             om.on_reject(e.order_id, reason=e.reason or "venue_reject", now_ns=t)
             self.gateway.release(e.order_id)
+            self._rejects = [r for r in self._rejects if r > t - 1_000_000_000] + [t]
+            if len(self._rejects) > self.max_rejects_per_s:
+                self._storm = f"reject storm: {len(self._rejects)} venue rejects within 1 s"
         elif e.kind == "cancelled":
             om.on_cancel_ack(e.order_id, now_ns=t)
             self.gateway.release(e.order_id)
@@ -406,10 +438,22 @@ class Runtime:
             except ConnectionError as exc:
                 await self._halt(f"gateway refused a cancel: {exc}")
             return
+        if now < self._backoff_until:  # backing off after a rate limit: not sent
+            self.om.on_reject(action.order_id, reason="rate_limit_backoff", now_ns=now)
+            self.sends_in_backoff += 1
+            return
         try:
             if self.measure_latency:
                 self.latencies_ns.append(time.perf_counter_ns() - self._t_batch)
             await gw.submit(action)
+            self._backoff = self.backoff_ns
+        except RateLimitError as exc:
+            self.rate_limited += 1
+            self.om.on_reject(action.order_id, reason="rate_limited", now_ns=now)
+            hint = round((exc.retry_after_s or 0.0) * 1e9)
+            self._backoff_until = now + max(self._backoff, hint)
+            self.backoffs.append((now, self._backoff_until))
+            self._backoff = min(2 * self._backoff, self.max_backoff_ns)
         except ConnectionError as exc:
             self.om.on_reject(action.order_id, reason="gateway_disconnected", now_ns=now)
             await self._halt(f"gateway refused an order: {exc}")
