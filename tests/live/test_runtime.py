@@ -498,3 +498,71 @@ def test_reject_storm_halts(tmp_path: Path) -> None:
     causes = [e["cause"] for e in j.table("risk_events") if e["kind"] == "transition"]
     assert causes and causes[0].startswith("reject storm")
     j.close()
+
+
+class Hiccup(PaperGateway):
+    """The feed pauses once, for 0.5 s of wall time, after 200 batches, then flows again."""
+
+    async def market_batches(self) -> AsyncIterator[EventArray]:
+        k = 0
+        async for b in super().market_batches():
+            yield b
+            k += 1
+            if k == 200:
+                await asyncio.sleep(0.5)
+
+
+@pytest.mark.parametrize("auto", [None, 1.0])
+def test_stale_halt_resumes_only_when_configured(tmp_path: Path, auto: float | None) -> None:
+    j = journal(tmp_path)
+    guard = RiskGuard(
+        limits={
+            0: InstrumentLimits(
+                max_position=1.0, max_order_qty=1.0, max_order_notional=1e9, price_band=0.05
+            )
+        }
+    )
+    rt = Runtime(
+        strategy=glft(),
+        instruments=[MARKET.instrument],
+        gateway=gateway(Hiccup),
+        guard=guard,
+        journal=j,
+        stale_after_s=0.2,
+        auto_resume_after_s=auto,
+    )
+    s = asyncio.run(rt.run())
+    moves = [
+        (e["new_state"], e["cause"]) for e in j.table("risk_events") if e["kind"] == "transition"
+    ]
+    assert moves[0][0] == "HALTED" and moves[0][1].startswith("stale market data")
+    if auto is None:
+        assert len(moves) == 1 and s.state == "HALTED"
+    else:
+        assert moves[1][0] == "ACTIVE" and moves[1][1].startswith("auto resume")
+        assert s.state == "ACTIVE"
+        resumed = next(e["t_ns"] for e in j.table("risk_events") if e["new_state"] == "ACTIVE")
+        assert any(o["created_ns"] > resumed for o in j.table("orders"))  # trading went on
+    j.close()
+
+
+def test_snapshots_agree_with_the_fills(tmp_path: Path) -> None:
+    """Every 10 s of feed the journal holds a snapshot whose position is the sum of the fills
+    received by then."""
+    j = journal(tmp_path)
+    rt = Runtime(
+        strategy=glft(),
+        instruments=[MARKET.instrument],
+        gateway=gateway(),
+        journal=j,
+        snapshot_interval_s=10.0,
+    )
+    asyncio.run(rt.run())
+    snaps = j.table("snapshots")
+    fills = j.table("fills")
+    assert len(snaps) >= 5
+    assert [s["t_ns"] for s in snaps] == sorted(s["t_ns"] for s in snaps)
+    for snap in snaps:
+        pos = sum(f["side"] * f["qty"] for f in fills if f["local_ns"] <= snap["t_ns"])
+        assert snap["position"] == pytest.approx(pos, abs=1e-9)
+    j.close()

@@ -20,7 +20,9 @@ Automatic risk controls implemented here: **stale market data** (no batch for
 **reject storm** (more than ``max_rejects_per_s`` venue rejects within one second of feed
 time) halt trading (RiskGuard ``HALTED``), cancel every live order and journal the transition
 with its cause; drawdown and daily-loss triggers are the RiskGuard's own. A halt holds until
-the operator resumes (``guard.resume``). A **rate-limit error** from the gateway
+the operator resumes (``guard.resume``), except that a halt for stale data can resume on its
+own when ``auto_resume_after_s`` is set: once the feed has been flowing again for that long
+(feed time), the runtime resumes trading and journals why. A **rate-limit error** from the gateway
 (:class:`~invrisk.errors.RateLimitError`) rejects that order and makes the runtime back off:
 no new order is sent for ``backoff_s`` of feed time (the venue's ``retry_after_s`` if larger),
 doubling on each further rate-limit error up to ``max_backoff_s`` and reset by the next order
@@ -89,6 +91,12 @@ class Runtime:
         that led to it was received (``latencies_ns``; journal writes included).
     max_rejects_per_s, backoff_s, max_backoff_s
         The reject-storm threshold and the rate-limit backoff (see the module docstring).
+    auto_resume_after_s
+        Resume a stale-data halt after the feed has been flowing again this long (feed
+        seconds); None (default): only the operator resumes.
+    snapshot_interval_s
+        Journal each instrument's position, cash, equity and mark every this many feed
+        seconds (None: never).
     """
 
     def __init__(
@@ -105,6 +113,8 @@ class Runtime:
         max_rejects_per_s: int = 20,
         backoff_s: float = 0.5,
         max_backoff_s: float = 30.0,
+        auto_resume_after_s: float | None = None,
+        snapshot_interval_s: float | None = 60.0,
     ) -> None:
         if isinstance(decision_interval_ns, bool) or decision_interval_ns <= 0:
             raise InvalidArgumentError("decision_interval_ns", decision_interval_ns, "ns > 0")
@@ -144,6 +154,19 @@ class Runtime:
         self.backoffs: list[tuple[int, int]] = []  # feed-time windows without new orders
         self._rejects: list[int] = []
         self._storm = ""
+        for name, v in (
+            ("auto_resume_after_s", auto_resume_after_s),
+            ("snapshot_interval_s", snapshot_interval_s),
+        ):
+            if v is not None and not (math.isfinite(v) and v > 0):
+                raise InvalidArgumentError(name, v, "seconds > 0, or None")
+        self.auto_resume_ns = (
+            None if auto_resume_after_s is None else round(auto_resume_after_s * 1e9)
+        )
+        self.snapshot_ns = None if snapshot_interval_s is None else round(snapshot_interval_s * 1e9)
+        self._stale_since: int | None = None  # feed time the feed came back after a stale halt
+        self._stale_halt = False
+        self._next_snapshot = -1
         self.measure_latency = bool(measure_latency)
         self.latencies_ns: list[int] = []
         self._t_batch = 0
@@ -201,14 +224,25 @@ class Runtime:
         self.strategy.on_start(Context(instruments=self.instruments, start_ns=start))
         next_decision = start + self.interval
         it = gw.market_batches().__aiter__()
+        # the next batch is awaited without cancelling it on a timeout (cancelling would close
+        # the feed): a stale feed halts trading, and the same request goes on waiting
+        pending: asyncio.Future[EventArray] | None = None
         while True:
+            if pending is None:
+                pending = asyncio.ensure_future(it.__anext__())
+            done, _ = await asyncio.wait({pending}, timeout=self.stale_after_s)
+            if not done:
+                if not self._stale_halt:
+                    await self._halt(f"stale market data: no update for {self.stale_after_s:g} s")
+                    self._stale_halt = True
+                self._stale_since = None
+                continue
             try:
-                batch = await asyncio.wait_for(it.__anext__(), timeout=self.stale_after_s)
+                batch = pending.result()
             except StopAsyncIteration:
                 break
-            except TimeoutError:
-                await self._halt(f"stale market data: no update for {self.stale_after_s:g} s")
-                continue
+            finally:
+                pending = None
             if self.measure_latency:
                 self._t_batch = time.perf_counter_ns()
             self._apply(batch)
@@ -216,6 +250,8 @@ class Runtime:
             if self._storm:
                 cause, self._storm = self._storm, ""
                 await self._halt(cause)
+            self._maybe_resume(gw.now_ns)
+            self._maybe_snapshot(gw.now_ns)
             now = gw.now_ns
             while now >= next_decision:
                 await self._decide(now)
@@ -457,6 +493,41 @@ class Runtime:
         except ConnectionError as exc:
             self.om.on_reject(action.order_id, reason="gateway_disconnected", now_ns=now)
             await self._halt(f"gateway refused an order: {exc}")
+
+    def _maybe_resume(self, now: int) -> None:
+        if not self._stale_halt:
+            return
+        if self._stale_since is None:
+            self._stale_since = now
+            return
+        if self.auto_resume_ns is None or now - self._stale_since < self.auto_resume_ns:
+            return
+        self._stale_halt = False
+        cause = (
+            f"auto resume: feed flowing again for {(now - self._stale_since) / 1e9:g} s "
+            "after a stale-data halt"
+        )
+        guard = self.guard
+        before = guard.state.name if guard is not None else "HALTED"
+        if guard is not None and guard.state == TradingState.HALTED:
+            guard.resume(cause=cause, now_ns=now)
+        self._journal_transition(now, before, "ACTIVE", cause)
+
+    def _maybe_snapshot(self, now: int) -> None:
+        if self.snapshot_ns is None or self.journal is None or now < self._next_snapshot:
+            return
+        self._next_snapshot = now + self.snapshot_ns
+        rows = []
+        for i, (book, inst) in enumerate(zip(self.books, self.instruments, strict=True)):
+            mid = 0.5 * (book.best_bid + book.best_ask) if book is not None else math.nan
+            q = self.position[i]
+            held = (
+                q * (mid * inst.contract_size if not inst.is_inverse else -inst.contract_size / mid)
+                if q
+                else 0.0
+            )
+            rows.append((i, q, self.cash[i], self.cash[i] + held, mid))
+        self.journal.record_snapshot(t_ns=now, rows=rows)
 
     async def _cancel_all(self, now: int) -> None:
         for c in self.om.cancel_all(now_ns=now):

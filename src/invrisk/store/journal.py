@@ -30,7 +30,7 @@ table             one row per
 ``risk_events``   RiskGuard decision: a trading-state ``transition`` (``old_state`` ->
                   ``new_state``, ``cause``) or an order ``reject`` (``order_id``, ``cause``)
 ``snapshots``     periodic position/risk snapshot per instrument: ``position``, ``cash``,
-                  ``equity``, ``mark``
+                  ``equity``, ``mark`` (NULL when unknown: no two-sided book)
 ================  ===========================================================================
 
 Recovery: :meth:`Journal.recover` rebuilds a run's positions and cash from its fills and lists
@@ -160,8 +160,8 @@ snapshots = Table(
     Column("instrument", Integer, nullable=False),
     Column("position", Float, nullable=False),
     Column("cash", Float, nullable=False),
-    Column("equity", Float, nullable=False),
-    Column("mark", Float, nullable=False),
+    Column("equity", Float),  # NULL when unknown (no two-sided book: SQLite has no NaN)
+    Column("mark", Float),
 )
 
 
@@ -494,8 +494,8 @@ class Journal:
                         "instrument": int(i),
                         "position": float(q),
                         "cash": float(c),
-                        "equity": float(e),
-                        "mark": float(m),
+                        "equity": float(e) if math.isfinite(e) else None,
+                        "mark": float(m) if math.isfinite(m) else None,
                     }
                     for i, q, c, e, m in rows
                 ],
