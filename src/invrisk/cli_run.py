@@ -84,6 +84,13 @@ def run(
     events: Annotated[
         int | None, typer.Option(help="Synthetic data only: override [data].events.")
     ] = None,
+    stale_after: Annotated[
+        float, typer.Option(help="Halt after this many wall seconds without market data.")
+    ] = 5.0,
+    auto_resume_after: Annotated[
+        float | None,
+        typer.Option(help="Resume a stale-data halt after this many feed seconds of data."),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Run the configured strategy through the paper gateway (the backtester's exchange
@@ -118,7 +125,15 @@ def run(
             venue="paper",
             config=cfg.model_dump(mode="json"),
         )
-        rt = paper_runtime_from_config(cfg, events=ev, instrument=inst, speed=speed, journal=j)
+        rt = paper_runtime_from_config(
+            cfg,
+            events=ev,
+            instrument=inst,
+            speed=speed,
+            journal=j,
+            stale_after_s=stale_after,
+            auto_resume_after_s=auto_resume_after,
+        )
 
         async def main() -> Any:
             task = asyncio.create_task(rt.run(max_feed_ns=feed_ns))

@@ -322,6 +322,7 @@ def paper_runtime_from_config(
     speed: float,
     journal: Any = None,
     stale_after_s: float = 5.0,
+    auto_resume_after_s: float | None = None,
 ) -> Any:
     """The paper :class:`~invrisk.live.Runtime` a backtest config describes: the same
     strategy, exchange models and RiskGuard, on a :class:`~invrisk.live.PaperGateway` that
@@ -350,4 +351,5 @@ def paper_runtime_from_config(
         journal=journal,
         decision_interval_ns=round(cfg.run.decision_interval_ms * NS_PER_MS),
         stale_after_s=stale_after_s,
+        auto_resume_after_s=auto_resume_after_s,
     )
