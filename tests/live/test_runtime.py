@@ -566,3 +566,17 @@ def test_snapshots_agree_with_the_fills(tmp_path: Path) -> None:
         pos = sum(f["side"] * f["qty"] for f in fills if f["local_ns"] <= snap["t_ns"])
         assert snap["position"] == pytest.approx(pos, abs=1e-9)
     j.close()
+
+
+def test_without_a_guard_a_halt_still_stops_new_orders(tmp_path: Path) -> None:
+    """No RiskGuard: after the disconnect halt the runtime stops deciding (no order request
+    is journaled after the halt) and reports HALTED."""
+    j = journal(tmp_path)
+    rt = Runtime(
+        strategy=glft(), instruments=[MARKET.instrument], gateway=gateway(Disconnecting), journal=j
+    )
+    s = asyncio.run(rt.run())
+    halted_at = next(e["t_ns"] for e in j.table("risk_events") if e["new_state"] == "HALTED")
+    assert s.state == "HALTED"
+    assert not [o for o in j.table("orders") if o["created_ns"] > halted_at]
+    j.close()

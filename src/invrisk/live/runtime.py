@@ -167,6 +167,7 @@ class Runtime:
         self._stale_since: int | None = None  # feed time the feed came back after a stale halt
         self._stale_halt = False
         self._next_snapshot = -1
+        self._halted = False  # the runtime's own halt flag, used when there is no RiskGuard
         self.measure_latency = bool(measure_latency)
         self.latencies_ns: list[int] = []
         self._t_batch = 0
@@ -266,7 +267,11 @@ class Runtime:
             duplicate_fills=self.duplicate_fills,
             positions=tuple(self.position),
             cash=tuple(self.cash),
-            state=self.guard.state.name if self.guard is not None else "ACTIVE",
+            state=(
+                self.guard.state.name
+                if self.guard is not None
+                else ("HALTED" if self._halted else "ACTIVE")
+            ),
             halts=tuple(self.halts),
             end_ns=gw.now_ns,
         )
@@ -408,6 +413,8 @@ class Runtime:
                     await self._cancel_all(now)
             if after == TradingState.HALTED:
                 return
+        elif self._halted:  # no RiskGuard: the runtime's own halt stops the decisions
+            return
         view = MarketView(t_ns=now, instruments=tuple(views), events=events)
         bids, asks = self.om.resting_by_side()
         account = AccountView(
@@ -503,6 +510,7 @@ class Runtime:
         if self.auto_resume_ns is None or now - self._stale_since < self.auto_resume_ns:
             return
         self._stale_halt = False
+        self._halted = False
         cause = (
             f"auto resume: feed flowing again for {(now - self._stale_since) / 1e9:g} s "
             "after a stale-data halt"
@@ -538,6 +546,7 @@ class Runtime:
     async def _halt(self, cause: str) -> None:
         now = self.gateway.now_ns
         self.halts.append(cause)
+        self._halted = True
         guard = self.guard
         before = guard.state.name if guard is not None else "ACTIVE"
         if guard is not None and guard.state != TradingState.HALTED:
