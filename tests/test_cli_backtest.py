@@ -51,7 +51,10 @@ def test_synthetic_example_end_to_end(tmp_path: Path) -> None:
     assert samples.num_rows > 0 and "t_ns" in samples.column_names
     assert report.exists() and report.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert sorted(doc["written"]) == sorted(
-        [str(out / f) for f in ("samples.parquet", "fills.parquet", "funding.parquet")]
+        [
+            str(out / f)
+            for f in ("samples.parquet", "fills.parquet", "funding.parquet", "orders.parquet")
+        ]
         + [str(report)]
     )
 

@@ -131,3 +131,37 @@ def test_memory_mapped_stream_with_released_pages_gives_the_same_run(
     np.testing.assert_array_equal(got.fills, ref.fills)
     np.testing.assert_array_equal(got.t_ns, ref.t_ns)
     assert got.summary() == ref.summary()
+
+
+def test_order_log_agrees_with_the_fills_and_the_guard() -> None:
+    """Every order placed is in the log once; its filled quantity is the sum of its fills, a
+    filled order's end time is its last fill's, every order ended is at or after it was sent,
+    and the orders the RiskGuard refused carry its reason."""
+    from invrisk.order_manager import OrderStatus
+    from invrisk.risk.limits import GuardLimits, InstrumentLimits, RiskGuard
+
+    market = benchmark_stream(60_000, seed=4)
+    guard = RiskGuard(
+        limits={
+            0: InstrumentLimits(
+                max_position=0.02, max_order_qty=1.0, max_order_notional=1e9, price_band=0.05
+            )
+        },
+        guard=GuardLimits(max_orders_per_s=15),
+    )
+    strat = GLFTMarketMaker(gamma=0.05, q_max=0.1, order_qty=0.01, window_ns=20 * NS_PER_SECOND)
+    r = run_backtest(
+        events=market.events, instruments=[market.instrument], strategy=strat, guard=guard
+    )
+    log = r.orders
+    assert log.size == r.orders_sent and np.unique(log["order_id"]).size == log.size
+    for row in log:
+        f = r.fills[r.fills["order_id"] == row["order_id"]]
+        assert row["filled"] == pytest.approx(float(f["qty"].sum()), abs=1e-12)
+        if row["status"] == OrderStatus.FILLED:
+            assert row["done_ns"] == int(f["local_ns"].max())
+        if row["done_ns"] >= 0:
+            assert row["done_ns"] >= row["sent_ns"]
+    refused = log[np.char.startswith(log["reason"], "risk:")]
+    assert refused.size == sum(r.rejections.values()) > 0
+    assert set(refused["status"]) == {int(OrderStatus.REJECTED)}

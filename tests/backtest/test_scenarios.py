@@ -465,13 +465,14 @@ def test_series_latency_is_interpolated_at_the_send_time(backend: str) -> None:
 
 
 def test_parquet_output_round_trips(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """Samples, fills and funding written to Parquet read back equal (pyarrow)."""
+    """Samples, fills, funding and the order log written to Parquet read back equal."""
     import pyarrow.parquet as pq
 
     rows = [*BOOK, (150, TR, -1, 99.9, 0.4), (500, FU, 0, 0.0001, 0.0), (1500, D, 1, 99.9, 1.0)]
     res, _ = run(rows, {100: bid(100.0, 1.0)}, backend="numba", funding_ms=1000)
     paths = res.to_parquet(tmp_path / "out")
-    assert [p.name for p in paths] == ["samples.parquet", "fills.parquet", "funding.parquet"]
+    names = ["samples.parquet", "fills.parquet", "funding.parquet", "orders.parquet"]
+    assert [p.name for p in paths] == names
     samples = pq.read_table(paths[0]).to_pydict()
     np.testing.assert_array_equal(samples["t_ns"], res.t_ns)
     np.testing.assert_array_equal(samples["BTCUSDT.position"], res.position[:, 0])
@@ -480,3 +481,5 @@ def test_parquet_output_round_trips(tmp_path) -> None:  # type: ignore[no-untype
     assert fills["qty"] == [0.4] and fills["price"] == [100.0]
     funding = pq.read_table(paths[2]).to_pydict()
     assert funding["position"] == [0.4] and funding["rate"] == [0.0001]
+    orders = pq.read_table(paths[3]).to_pydict()
+    assert orders["order_id"] == res.orders["order_id"].tolist() and orders["filled"] == [0.4]

@@ -50,6 +50,7 @@ from invrisk.backtest.models import (
 from invrisk.backtest.results import (
     FILL_DTYPE,
     FUNDING_DTYPE,
+    ORDER_DTYPE,
     BacktestResult,
     PnL,
     summary_metrics,
@@ -58,6 +59,7 @@ from invrisk.backtest.results import (
 __all__ = [
     "FILL_DTYPE",
     "FUNDING_DTYPE",
+    "ORDER_DTYPE",
     "BacktestResult",
     "ConstantLatency",
     "Fees",

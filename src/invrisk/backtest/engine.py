@@ -67,6 +67,13 @@ _Response = tuple[int, int, int, int, int, int, int, float, float, float, float]
 """(local_ns, sequence, kind, order_id, code, exch_ns, maker, price, qty, fee, mid)."""
 RELEASE_LAG_ROWS = 1 << 18
 """Rows (18 MB of ``EVENT_DTYPE``) a memory-mapped stream keeps resident behind the replay."""
+_PENDING_NEW, _OPEN, _FILLED, _CANCELLED, _REJECTED = (
+    int(OrderStatus.PENDING_NEW),
+    int(OrderStatus.OPEN),
+    int(OrderStatus.FILLED),
+    int(OrderStatus.CANCELLED),
+    int(OrderStatus.REJECTED),
+)
 _REJECT_TEXT = {
     _k.REJ_POST_ONLY_CROSS: "post_only_would_cross",
     _k.REJ_OUT_OF_WINDOW: "price_outside_book_window",
@@ -275,6 +282,9 @@ class _Run:
         self.n_taken = 0
         self.tick_sizes = [i.tick_size for i in instruments]
         self.const_entry = int(self.lat_entry[0])
+        # the order log: order id -> [instrument, side, price, qty, tif, sent_ns, status,
+        # filled, done_ns, reason], updated as responses are delivered
+        self.olog: dict[int, list[object]] = {}
 
     # --- kernel --------------------------------------------------------------------------------
 
@@ -659,11 +669,21 @@ def run_backtest(
         account=run.acc.copy(),
         orders_sent=om.n_sent,
         cancels_sent=om.n_cancels_sent,
+        orders=_final_log(run.olog, om),
         rejections=dict(guard.rejections) if guard is not None else {},
         risk_events=risk_events,
         out_of_window=int(state[_k.S_OUT_OF_WINDOW]),
         end_ns=int(state[_k.S_NOW]),
     )
+
+
+def _final_log(log: dict[int, list[object]], om: OrderManager) -> dict[int, list[object]]:
+    """The order log with the status of orders still live at the end read from the order
+    manager (acks are not logged as they come: they would cost a lookup per order)."""
+    for oid, row in log.items():
+        if row[8] == -1:
+            row[6] = int(om.order(oid).status)
+    return log
 
 
 class _Recorder:
@@ -747,9 +767,18 @@ def _send(
             now_ns=now,
         )
         if not verdict.accepted:
-            om.on_reject(action.order_id, reason=f"risk:{verdict.reason}", now_ns=now)
+            reason = f"risk:{verdict.reason}"
+            om.on_reject(action.order_id, reason=reason, now_ns=now)
+            run.olog[action.order_id] = [
+                action.instrument, action.side, action.price, action.qty, action.tif, now,
+                _REJECTED, 0.0, now, reason,
+            ]  # fmt: skip
             return
     run.send_new(action, now)
+    run.olog[action.order_id] = [
+        action.instrument, action.side, action.price, action.qty, action.tif, now,
+        _PENDING_NEW, 0.0, -1, "",
+    ]  # fmt: skip
 
 
 def _deliver(
@@ -763,9 +792,11 @@ def _deliver(
 ) -> None:
     local, _, kind, oid, code, exch, maker, price, qty, fee, mid = resp
     # branches in order of frequency: acks, fills, cancels, then the rare ones
-    if kind == _k.R_ACK:
+    if kind == _k.R_ACK:  # (the log's status of a live order is read at the end)
         om.on_ack(oid, now_ns=local)
-    elif kind == _k.R_FILL:
+        return
+    row = run.olog.get(oid)
+    if kind == _k.R_FILL:
         om.on_fill(oid, qty=qty, price=price, now_ns=local)
         order = om.order(oid)
         inst, side = order.instrument, order.side
@@ -775,21 +806,32 @@ def _deliver(
         known.cash[inst] -= side * qty * value + fee
         fills.append((exch, local, inst, oid, side, price, qty, fee, maker, mid))
         strategy.on_fill(Fill(inst, oid, side, price, qty, fee, maker == 1, exch, local))
+        if row is not None:
+            row[7] = float(row[7]) + qty  # type: ignore[arg-type]
         if order.status == OrderStatus.FILLED:
             run.release(oid)
+            if row is not None:
+                row[6], row[8] = _FILLED, local
     elif kind == _k.R_CANCELLED:
         om.on_cancel_ack(oid, now_ns=local)
         run.cancelling.discard(oid)
         run.release(oid)
+        if row is not None:
+            row[6], row[8] = _CANCELLED, local
     elif kind == _k.R_FUNDING:  # oid is the instrument; fee the payment, price the value,
         known.cash[oid] += fee  # mid the rate
         funding.append((exch, local, oid, qty, mid, price, fee))
     elif kind == _k.R_REJECT:
-        om.on_reject(oid, reason=_REJECT_TEXT.get(code, str(code)), now_ns=local)
+        reason = _REJECT_TEXT.get(code, str(code))
+        om.on_reject(oid, reason=reason, now_ns=local)
         run.release(oid)
+        if row is not None:
+            row[6], row[8], row[9] = _REJECTED, local, reason
     elif kind == _k.R_CANCEL_REJECT:
         om.on_cancel_reject(oid, reason=_REJECT_TEXT.get(code, str(code)), now_ns=local)
         run.cancel_answered(oid)
     elif kind == _k.R_EXPIRED:
         om.on_expired(oid, now_ns=local)
         run.release(oid)
+        if row is not None:
+            row[6], row[8] = _CANCELLED, local
