@@ -24,6 +24,10 @@ PUBLIC_MODULES = [
     "invrisk.backtest",
     "invrisk.strategies",
     "invrisk.config",
+    "invrisk.hedging",
+    "invrisk.store",
+    "invrisk.live",
+    "invrisk.amm",
 ]
 
 
