@@ -580,3 +580,34 @@ def test_without_a_guard_a_halt_still_stops_new_orders(tmp_path: Path) -> None:
     assert s.state == "HALTED"
     assert not [o for o in j.table("orders") if o["created_ns"] > halted_at]
     j.close()
+
+
+def test_fills_of_orders_the_order_manager_forgot_are_booked_from_the_journal(
+    tmp_path: Path,
+) -> None:
+    """With an order manager that keeps only one terminal order, late fills arrive for orders
+    it no longer knows: the runtime books them from the journal's order requests (side and
+    instrument), so nothing is lost: journal and runtime agree, and the count matches."""
+    from invrisk.order_manager import OrderManager
+
+    j = journal(tmp_path)
+    gw = gateway(Delaying)
+    rt = Runtime(strategy=glft(), instruments=[MARKET.instrument], gateway=gw, journal=j)
+    rt.om = OrderManager(
+        tick_sizes=[MARKET.instrument.tick_size], on_event=j.on_order_event, recent_capacity=1
+    )
+    lookups: list[int] = []
+    order_of = j.order_of
+
+    def spy(order_id: int, run_id: str | None = None) -> dict[str, object] | None:
+        lookups.append(order_id)
+        return order_of(order_id, run_id)
+
+    j.order_of = spy  # type: ignore[method-assign]
+    s = asyncio.run(rt.run())
+    assert isinstance(gw, Delaying)
+    assert lookups  # the journal path was taken
+    assert s.fills == gw.produced - len(gw.held) > 0 and rt.unknown_fills == 0
+    rec = j.recover()
+    assert rec.n_fills == s.fills and rec.positions[0] == pytest.approx(s.positions[0], abs=1e-12)
+    j.close()

@@ -137,6 +137,7 @@ class Runtime:
         self.decisions = 0
         self.fills = 0
         self.duplicate_fills = 0
+        self.unknown_fills = 0
         self._buffer: list[EventArray] = []
         if isinstance(max_rejects_per_s, bool) or max_rejects_per_s < 1:
             raise InvalidArgumentError("max_rejects_per_s", max_rejects_per_s, "an int >= 1")
@@ -311,17 +312,26 @@ class Runtime:
         om = self.om
         if e.kind == "funding" or e.order_id < 0:
             return
+        known = True
         try:
             order = om.order(e.order_id)
+            instrument, side = order.instrument, order.side
         except InvalidArgumentError:
-            return  # not one of ours (or long forgotten): nothing to update
+            # the order manager keeps the last 10,000 terminal orders: a fill for an older one
+            # (a very late trade message) is still ours if the journal has the request
+            row = self.journal.order_of(e.order_id) if self.journal is not None else None
+            if row is None or e.kind != "fill":
+                if e.kind == "fill":
+                    self.unknown_fills += 1  # not ours: reported, never booked
+                return
+            known, instrument, side = False, int(row["instrument"]), int(row["side"])
         # the runtime's own (monotonic) clock: a venue's messages may arrive out of order
         t = max(self.gateway.now_ns, 0)
         if e.kind == "fill":
             f = Fill(
-                instrument=order.instrument,
+                instrument=instrument,
                 order_id=e.order_id,
-                side=order.side,
+                side=side,
                 price=e.price,
                 qty=e.qty,
                 fee=e.fee,
@@ -329,24 +339,25 @@ class Runtime:
                 exch_ns=e.exch_ns,
                 local_ns=e.local_ns,
             )
-            inst = self.instruments[order.instrument]
+            inst = self.instruments[instrument]
             value = (
                 e.price * inst.contract_size
                 if not inst.is_inverse
                 else -inst.contract_size / e.price
             )
-            cash = -order.side * e.qty * value - e.fee
+            cash = -side * e.qty * value - e.fee
             if self.journal is not None and not self.journal.record_fill(
                 f, fill_id=e.fill_id, cash_delta=cash
             ):
                 self.duplicate_fills += 1
                 return
-            om.on_fill(e.order_id, qty=e.qty, price=e.price, now_ns=t)
-            self.position[order.instrument] += order.side * e.qty
-            self.cash[order.instrument] += cash
+            if known:
+                om.on_fill(e.order_id, qty=e.qty, price=e.price, now_ns=t)
+            self.position[instrument] += side * e.qty
+            self.cash[instrument] += cash
             self.fills += 1
             self.strategy.on_fill(f)
-            if om.order(e.order_id).status == OrderStatus.FILLED:
+            if known and om.order(e.order_id).status == OrderStatus.FILLED:
                 self.gateway.release(e.order_id)
         elif e.kind == "ack":
             om.on_ack(e.order_id, now_ns=t)

@@ -556,6 +556,19 @@ class Journal:
             n_fills=int(sum(n for *_, n in pos)),
         )
 
+    def order_of(self, order_id: int, run_id: str | None = None) -> dict[str, Any] | None:
+        """The journaled request of one order of the run (None if it was never journaled)."""
+        rid = run_id or self._run()
+        with self._tx() as conn:
+            row = (
+                conn.execute(
+                    select(orders).where(orders.c.run_id == rid, orders.c.order_id == order_id)
+                )
+                .mappings()
+                .first()
+            )
+        return None if row is None else dict(row)
+
     def table(self, name: str, run_id: str | None = None) -> list[dict[str, Any]]:
         """The rows of one table (``orders``, ``order_events``, ``fills``, ``risk_events``,
         ``snapshots``) of a run, in insertion order."""
