@@ -21,6 +21,8 @@
   venue and vega bucket, gross exposures, VaR or margin), its breach report, TOML
   (:func:`load_limits`); the :class:`RiskGuard` checks orders against the same set.
 - :func:`assess_portfolio` (:mod:`invrisk.risk.assess`) gathers all of it for one book.
+- Venue risk (:mod:`invrisk.risk.venues`): exposure, expected loss and failure or de-peg
+  stresses per exchange, custodian, protocol or chain.
 """
 
 from __future__ import annotations
@@ -91,10 +93,30 @@ if TYPE_CHECKING:
         var_es,
     )
     from invrisk.risk.var_portfolio import PortfolioVar, portfolio_var
+    from invrisk.risk.venues import (
+        DEFAULT_VENUE_TYPES,
+        VenueExposure,
+        VenueFailure,
+        VenueSpec,
+        depeg_from_prices,
+        load_venues,
+        stablecoin_depeg,
+        venue_exposures,
+        venue_failure,
+    )
 
 # Names load from their modules on first use (PEP 562): the backtester imports
 # ``invrisk.risk.limits`` alone, without the portfolio, surface and scipy machinery.
 _SOURCES = {
+    "DEFAULT_VENUE_TYPES": "venues",
+    "VenueExposure": "venues",
+    "VenueFailure": "venues",
+    "VenueSpec": "venues",
+    "depeg_from_prices": "venues",
+    "load_venues": "venues",
+    "stablecoin_depeg": "venues",
+    "venue_exposures": "venues",
+    "venue_failure": "venues",
     "ATTRIBUTION_TERMS": "attribution",
     "CoverageTest": "var",
     "CurrencyMargin": "margin",
@@ -172,6 +194,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "ATTRIBUTION_TERMS",
     "DEFAULT_MARGIN_PARAMS",
+    "DEFAULT_VENUE_TYPES",
     "DERIBIT_LIKE_TERMS",
     "FLAT_TERMS",
     "GREEK_FIELDS",
@@ -210,22 +233,30 @@ __all__ = [
     "VarBacktest",
     "VarEstimate",
     "VegaBuckets",
+    "VenueExposure",
+    "VenueFailure",
+    "VenueSpec",
     "Verdict",
     "assess_portfolio",
     "attribute_pnl",
     "backtest_var",
     "christoffersen_independence",
+    "depeg_from_prices",
     "historical_stress",
     "kupiec_pof",
     "load_limits",
     "load_margin_params",
     "load_scenarios",
+    "load_venues",
     "portfolio_greeks",
     "portfolio_margin",
     "portfolio_var",
     "read_positions",
     "revalue",
     "spot_vol_grid",
+    "stablecoin_depeg",
     "var_es",
     "vega_buckets",
+    "venue_exposures",
+    "venue_failure",
 ]
