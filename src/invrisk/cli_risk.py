@@ -7,6 +7,7 @@ tables (or ``--json``), write the HTML report when asked.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Annotated, Any
@@ -421,8 +422,92 @@ def var_backtest(
     console.print(t)
 
 
+def venues(
+    positions: Annotated[Path, typer.Argument(help="Positions CSV or JSON (see invrisk.risk).")],
+    market: ChainOpt,
+    venues_file: Annotated[
+        Path, typer.Option("--venues", help="Venues TOML (see invrisk.risk.venues).")
+    ],
+    mark: MarkOpt = None,
+    model: Annotated[str, typer.Option(help="Surface model: svi, ssvi or essvi.")] = "svi",
+    depeg: Annotated[
+        float, typer.Option(help="Stablecoin de-peg stress, relative move (e.g. -0.125).")
+    ] = -0.125,
+    limits: Annotated[
+        Path | None, typer.Option(help="Limits TOML: concentration limits to check.")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print everything as JSON.")] = False,
+) -> None:
+    """Exposure per venue (gross and net value, collateral, the claim at risk, expected loss
+    over a year, delta held there), the loss and the delta left if each venue fails, the loss
+    of a stablecoin de-peg (USDC and USDT), and limit breaches. USD throughout.
+    """
+    from invrisk.errors import InvriskError
+    from invrisk.risk import portfolio_greeks
+    from invrisk.risk.limit_set import load_limits
+    from invrisk.risk.venues import load_venues, stablecoin_depeg, venue_exposures, venue_failure
+
+    try:
+        book, _, snap = _snapshot(positions, market, mark, model)
+        specs = load_venues(venues_file)
+        g = portfolio_greeks(book, snap)
+        rows = venue_exposures(g, specs)
+        failures = [venue_failure(g, specs, name) for name in specs]
+        depegs = {c: stablecoin_depeg(specs, coin=c, move=depeg) for c in ("USDC", "USDT")}
+        report = load_limits(limits).check(g) if limits else None
+    except (InvriskError, OSError) as exc:
+        raise fail(err_console, str(exc)) from exc
+    if json_out:
+        print_json(
+            {
+                "venues": [dataclasses.asdict(r) for r in rows],
+                "failures": [dataclasses.asdict(f) for f in failures],
+                "depeg_move": depeg,
+                "depeg_loss_usd": depegs,
+                "limits": None if report is None else report.to_records(),
+            }
+        )
+        return
+    t = Table(title="Exposure per venue (USD)")
+    for head in (
+        "venue",
+        "type",
+        "positions",
+        "gross",
+        "net",
+        "collateral",
+        "at risk",
+        "exp. loss/yr",
+        "delta",
+    ):
+        t.add_column(head, justify="left" if head in ("venue", "type") else "right")
+    for r in rows:
+        money = (r.gross_value_usd, r.net_value_usd, r.collateral_usd, r.at_risk_usd)
+        t.add_row(
+            r.venue, r.type, str(r.positions), *(f"{v:,.0f}" for v in money),
+            f"{r.expected_loss_usd:,.0f}", f"{r.delta_usd:,.0f}",
+        )  # fmt: skip
+    console.print(t)
+    ft = Table(title="If the venue fails now")
+    for head in ("venue", "loss", "recovered", "book delta before", "book delta after"):
+        ft.add_column(head, justify="left" if head == "venue" else "right")
+    for f in failures:
+        ft.add_row(
+            f.venue, f"{f.loss_usd:,.0f}", f"{f.recovered_usd:,.0f}", f"{f.delta_before_usd:,.0f}",
+            f"{f.delta_after_usd:,.0f}",
+        )  # fmt: skip
+    console.print(ft)
+    console.print(
+        f"stablecoin de-peg of {depeg:+.1%}: loss "
+        + ", ".join(f"{c} {v:,.0f} USD" for c, v in depegs.items())
+    )
+    if report is not None:
+        console.print(f"limits breached: {', '.join(report.breaches) or 'none'}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``risk``, ``hedge`` and ``var-backtest`` to ``app``."""
+    """Add ``risk``, ``hedge``, ``var-backtest`` and ``venues`` to ``app``."""
     app.command("risk")(risk)
     app.command("hedge")(hedge)
     app.command("var-backtest")(var_backtest)
+    app.command("venues")(venues)

@@ -140,3 +140,34 @@ def test_bad_input(tmp_path: Path) -> None:
         '[[venue]]\nname = "deribit"\ntype = "cex"\ncollateral_usd = 1e5\n', encoding="utf-8"
     )
     assert load_venues(path)["deribit"].pd == DEFAULT_VENUE_TYPES["cex"][0]
+
+
+def test_venues_command() -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from invrisk.cli import app
+    from tests.conftest import REPO_ROOT
+
+    chain = require_data(
+        "deribit_chain_snapshots_2026_znmahbub/deribit_options_snapshot_20260101T091835Z.csv.gz"
+    )
+    marks = {"BTC-PERPETUAL": 87_831.5, "BTC-27MAR26": 88_777.54, "binance:BTC/USDT:USDT": 87_800.0}
+    args = [
+        "venues",
+        str(REPO_ROOT / "examples" / "positions_btc_options.csv"),
+        "--market",
+        str(chain),
+    ]
+    args += [a for k, v in marks.items() for a in ("--mark", f"{k}={v}")]
+    args += ["--venues", str(REPO_ROOT / "examples" / "venues_btc.toml"), "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    rows = {r["venue"]: r for r in doc["venues"]}
+    assert set(rows) == {"deribit", "binance"} and rows["deribit"]["positions"] == 12
+    fails = {f["venue"]: f for f in doc["failures"]}
+    # losing a venue leaves the book with the delta of the other venue's positions
+    assert fails["deribit"]["delta_after_usd"] == pytest.approx(rows["binance"]["delta_usd"])
+    assert doc["depeg_loss_usd"]["USDC"] == pytest.approx(0.125 * 550_000.0)
