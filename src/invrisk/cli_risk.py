@@ -505,8 +505,86 @@ def venues(
         console.print(f"limits breached: {', '.join(report.breaches) or 'none'}")
 
 
+def _pairs(name: str, items: list[str] | None) -> dict[str, float]:
+    from invrisk.errors import InvalidArgumentError
+
+    out: dict[str, float] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        try:
+            out[key] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not key:
+            raise InvalidArgumentError(name, item, "NAME=NUMBER")
+    return out
+
+
+def allocate(
+    venues_file: Annotated[
+        Path, typer.Option("--venues", help="Venues TOML (see invrisk.risk.venues).")
+    ],
+    total: Annotated[float, typer.Option(help="Capital to allocate, USD.")],
+    revenue: Annotated[
+        list[str], typer.Option(help="VENUE=RATE: expected revenue per USD per year (repeat).")
+    ],
+    margin: Annotated[
+        list[str] | None, typer.Option(help="VENUE=USD: margin the venue needs (repeat).")
+    ] = None,
+    max_share: Annotated[
+        list[str] | None, typer.Option(help="VENUE=SHARE: largest share of the total (repeat).")
+    ] = None,
+    max_type_share: Annotated[
+        list[str] | None, typer.Option(help="TYPE=SHARE: largest share per type (repeat).")
+    ] = None,
+    max_single_loss: Annotated[
+        float | None, typer.Option(help="Largest loss from any single venue failing, USD.")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the allocation as JSON.")] = False,
+) -> None:
+    """Split capital across venues to maximise expected revenue minus expected default loss
+    under margin needs, concentration caps and a cap on any single venue's failure loss; an
+    impossible set of caps is reported by name (exit code 1)."""
+    from invrisk.errors import InvriskError
+    from invrisk.risk.allocation import AllocationInfeasibleError, allocate_capital
+    from invrisk.risk.venues import load_venues
+
+    try:
+        a = allocate_capital(
+            total_usd=total,
+            venues=load_venues(venues_file),
+            revenue_rate=_pairs("--revenue", revenue),
+            margin_need_usd=_pairs("--margin", margin),
+            max_share=_pairs("--max-share", max_share),
+            max_type_share=_pairs("--max-type-share", max_type_share),
+            max_single_loss_usd=math.inf if max_single_loss is None else max_single_loss,
+        )
+    except AllocationInfeasibleError as exc:
+        if json_out:
+            print_json({"feasible": False, "violations": exc.violations, "message": str(exc)})
+            raise typer.Exit(code=1) from exc
+        raise fail(err_console, str(exc)) from exc
+    except (InvriskError, OSError) as exc:
+        raise fail(err_console, str(exc)) from exc
+    if json_out:
+        print_json({"feasible": True, **dataclasses.asdict(a), "net_usd": a.net_usd})
+        return
+    t = Table(title=f"Allocation of {total:,.0f} USD", title_justify="left")
+    t.add_column("venue")
+    t.add_column("USD", justify="right")
+    for v, x in a.amounts_usd.items():
+        t.add_row(v, f"{x:,.0f}")
+    console.print(t)
+    console.print(
+        f"expected revenue {a.expected_revenue_usd:,.0f} USD/yr, expected default loss "
+        f"{a.expected_loss_usd:,.0f} USD/yr, worst single failure {a.worst_single_loss_usd:,.0f} "
+        f"USD; binding: {', '.join(a.binding) or 'none'}"
+    )
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``risk``, ``hedge``, ``var-backtest`` and ``venues`` to ``app``."""
+    """Add ``risk``, ``hedge``, ``var-backtest``, ``venues`` and ``allocate`` to ``app``."""
+    app.command("allocate")(allocate)
     app.command("risk")(risk)
     app.command("hedge")(hedge)
     app.command("var-backtest")(var_backtest)

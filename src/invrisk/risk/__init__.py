@@ -22,7 +22,8 @@
   (:func:`load_limits`); the :class:`RiskGuard` checks orders against the same set.
 - :func:`assess_portfolio` (:mod:`invrisk.risk.assess`) gathers all of it for one book.
 - Venue risk (:mod:`invrisk.risk.venues`): exposure, expected loss and failure or de-peg
-  stresses per exchange, custodian, protocol or chain.
+  stresses per exchange, custodian, protocol or chain; :func:`allocate_capital` splits capital
+  across venues under margin, concentration and single-failure caps.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from invrisk.risk.allocation import Allocation, AllocationInfeasibleError, allocate_capital
     from invrisk.risk.assess import RiskAssessment, assess_portfolio
     from invrisk.risk.attribution import ATTRIBUTION_TERMS, PnLAttribution, attribute_pnl
     from invrisk.risk.greeks import (
@@ -108,6 +110,9 @@ if TYPE_CHECKING:
 # Names load from their modules on first use (PEP 562): the backtester imports
 # ``invrisk.risk.limits`` alone, without the portfolio, surface and scipy machinery.
 _SOURCES = {
+    "Allocation": "allocation",
+    "AllocationInfeasibleError": "allocation",
+    "allocate_capital": "allocation",
     "DEFAULT_VENUE_TYPES": "venues",
     "VenueExposure": "venues",
     "VenueFailure": "venues",
@@ -203,6 +208,8 @@ __all__ = [
     "REJECT_REASONS",
     "USD_LIKE",
     "VOL_STATES",
+    "Allocation",
+    "AllocationInfeasibleError",
     "CoverageTest",
     "CurrencyMargin",
     "GreeksTotal",
@@ -237,6 +244,7 @@ __all__ = [
     "VenueFailure",
     "VenueSpec",
     "Verdict",
+    "allocate_capital",
     "assess_portfolio",
     "attribute_pnl",
     "backtest_var",
