@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from invrisk.cli import app
@@ -181,6 +182,14 @@ def test_demo_json(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert abs(after["btc delta"]) <= 1.0 + 1e-6 and abs(after["btc vega"]) <= 150_000 + 1e-3
     assert abs(after["btc front vega"]) <= 100_000 + 1e-3
     assert risk["hedge"]["not_constrained"] == ["var 99%"] and risk["hedge"]["cost_usd"] > 0
+    # venues: custodian default (0.5%/yr, 80% recovered) on 3 M USD; USDC 1.4 M x 12.5%
+    vn = risk["venues"]
+    assert vn["loss_if_fails_usd"]["custodian"] == pytest.approx(0.2 * 3e6, rel=1e-12)
+    assert vn["expected_loss_usd_per_year"]["custodian"] == pytest.approx(0.005 * 0.2 * 3e6)
+    assert vn["usdc_depeg_loss_usd"] == pytest.approx(0.125 * 1.4e6, rel=1e-12)
+    claim = vn["claim_at_risk_usd"]["deribit"]
+    assert vn["loss_if_fails_usd"]["deribit"] == pytest.approx(0.7 * claim, rel=1e-12)
+    assert "Venues" in risk_report.read_text() and "invrisk-risk-venues" in risk_report.read_text()
     # one minute of paper trading: fills, and the journal's positions equal the runtime's
     paper = out["paper"]
     assert paper["feed_s"] >= 60.0 and paper["fills"] > 0 and paper["state"] == "ACTIVE"

@@ -726,6 +726,14 @@ def demo(
         + ", ".join(f"{k} {v:,.2f}" for k, v in hedge["exposure_after"].items())
         + ")"
     )
+    vn = rk["venues"]
+    console.print(
+        "[bold]Venues[/]: loss if one fails now "
+        + ", ".join(f"{k} {v:,.0f} USD" for k, v in vn["loss_if_fails_usd"].items())
+        + "; expected loss over a year "
+        + ", ".join(f"{k} {v:,.0f} USD" for k, v in vn["expected_loss_usd_per_year"].items())
+        + f"; USDC de-peg of -12.5%: {vn['usdc_depeg_loss_usd']:,.0f} USD"
+    )
     if rk["report"]:
         console.print(f"Risk report: {rk['report']}")
     pp = summary["paper"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import typer
@@ -18,6 +18,9 @@ from rich.console import Console
 from rich.table import Table
 
 from invrisk._cli_common import fail, print_json, stdout_console
+
+if TYPE_CHECKING:
+    from invrisk.risk.venues import VenueReport
 
 __all__ = ["register"]
 
@@ -117,6 +120,14 @@ def risk(
         float | None,
         typer.Option(help="Account equity, USD: margin utilization = initial margin / equity."),
     ] = None,
+    venues_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--venues",
+            help="Venues TOML (see invrisk venues): adds exposure per venue, venue failures "
+            "and the stablecoin de-peg to the output and the report.",
+        ),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print everything as JSON.")] = False,
     report: Annotated[Path | None, typer.Option(help="Write the HTML risk report here.")] = None,
 ) -> None:
@@ -145,15 +156,21 @@ def risk(
             margin_params=load_margin_params(margin_params) if margin_params else None,
             equity_usd=equity,
         )
+        vr = None
+        if venues_file is not None:
+            from invrisk.risk.venues import assess_venues, load_venues
+
+            vr = assess_venues(a.greeks, load_venues(venues_file))
         written = None
         if report is not None:
             from invrisk.report.risk_report import write_risk_report
 
-            written = str(write_risk_report(a, report))
+            written = str(write_risk_report(a, report, venues=vr))
     except (InvriskError, OSError) as exc:
         raise fail(err_console, str(exc)) from exc
     if json_out:
-        print_json({**a.to_dict(), "report": written})
+        extra = {} if vr is None else {"venues": vr.to_dict()}
+        print_json({**a.to_dict(), **extra, "report": written})
         return
     t = Table(title="Greeks by coin (USD unless stated; vega per 1.0 vol, theta per year)")
     cols = [
@@ -176,6 +193,8 @@ def risk(
         f"grid worst: spot {a.grid.spot_returns[i]:+.0%}, vol {a.grid.vol_shifts[j] * 100:+.0f} "
         f"pts -> {a.grid.pnl_usd[i, j]:,.0f} USD"
     )
+    if vr is not None:
+        _print_venues(vr)
     if a.scenario_names:
         s = Table(title="Stress scenarios")
         s.add_column("scenario")
@@ -422,52 +441,9 @@ def var_backtest(
     console.print(t)
 
 
-def venues(
-    positions: Annotated[Path, typer.Argument(help="Positions CSV or JSON (see invrisk.risk).")],
-    market: ChainOpt,
-    venues_file: Annotated[
-        Path, typer.Option("--venues", help="Venues TOML (see invrisk.risk.venues).")
-    ],
-    mark: MarkOpt = None,
-    model: Annotated[str, typer.Option(help="Surface model: svi, ssvi or essvi.")] = "svi",
-    depeg: Annotated[
-        float, typer.Option(help="Stablecoin de-peg stress, relative move (e.g. -0.125).")
-    ] = -0.125,
-    limits: Annotated[
-        Path | None, typer.Option(help="Limits TOML: concentration limits to check.")
-    ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print everything as JSON.")] = False,
-) -> None:
-    """Exposure per venue (gross and net value, collateral, the claim at risk, expected loss
-    over a year, delta held there), the loss and the delta left if each venue fails, the loss
-    of a stablecoin de-peg (USDC and USDT), and limit breaches. USD throughout.
-    """
-    from invrisk.errors import InvriskError
-    from invrisk.risk import portfolio_greeks
-    from invrisk.risk.limit_set import load_limits
-    from invrisk.risk.venues import load_venues, stablecoin_depeg, venue_exposures, venue_failure
-
-    try:
-        book, _, snap = _snapshot(positions, market, mark, model)
-        specs = load_venues(venues_file)
-        g = portfolio_greeks(book, snap)
-        rows = venue_exposures(g, specs)
-        failures = [venue_failure(g, specs, name) for name in specs]
-        depegs = {c: stablecoin_depeg(specs, coin=c, move=depeg) for c in ("USDC", "USDT")}
-        report = load_limits(limits).check(g) if limits else None
-    except (InvriskError, OSError) as exc:
-        raise fail(err_console, str(exc)) from exc
-    if json_out:
-        print_json(
-            {
-                "venues": [dataclasses.asdict(r) for r in rows],
-                "failures": [dataclasses.asdict(f) for f in failures],
-                "depeg_move": depeg,
-                "depeg_loss_usd": depegs,
-                "limits": None if report is None else report.to_records(),
-            }
-        )
-        return
+def _print_venues(vr: VenueReport) -> None:
+    rows, failures, depegs, report = vr.exposures, vr.failures, vr.depeg_loss_usd, vr.limits
+    depeg = vr.depeg_move
     t = Table(title="Exposure per venue (USD)")
     for head in (
         "venue",
@@ -503,6 +479,46 @@ def venues(
     )
     if report is not None:
         console.print(f"limits breached: {', '.join(report.breaches) or 'none'}")
+
+
+def venues(
+    positions: Annotated[Path, typer.Argument(help="Positions CSV or JSON (see invrisk.risk).")],
+    market: ChainOpt,
+    venues_file: Annotated[
+        Path, typer.Option("--venues", help="Venues TOML (see invrisk.risk.venues).")
+    ],
+    mark: MarkOpt = None,
+    model: Annotated[str, typer.Option(help="Surface model: svi, ssvi or essvi.")] = "svi",
+    depeg: Annotated[
+        float, typer.Option(help="Stablecoin de-peg stress, relative move (e.g. -0.125).")
+    ] = -0.125,
+    limits: Annotated[
+        Path | None, typer.Option(help="Limits TOML: concentration limits to check.")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print everything as JSON.")] = False,
+) -> None:
+    """Exposure per venue (gross and net value, collateral, the claim at risk, expected loss
+    over a year, delta held there), the loss and the delta left if each venue fails, the loss
+    of a stablecoin de-peg (USDC and USDT), and limit breaches. USD throughout.
+    """
+    from invrisk.errors import InvriskError
+    from invrisk.risk import portfolio_greeks
+    from invrisk.risk.limit_set import load_limits
+    from invrisk.risk.venues import assess_venues, load_venues
+
+    try:
+        book, _, snap = _snapshot(positions, market, mark, model)
+        specs = load_venues(venues_file)
+        g = portfolio_greeks(book, snap)
+        vr = assess_venues(
+            g, specs, depeg_move=depeg, limits=load_limits(limits) if limits else None
+        )
+    except (InvriskError, OSError) as exc:
+        raise fail(err_console, str(exc)) from exc
+    if json_out:
+        print_json(vr.to_dict())
+        return
+    _print_venues(vr)
 
 
 def _pairs(name: str, items: list[str] | None) -> dict[str, float]:

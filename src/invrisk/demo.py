@@ -287,6 +287,7 @@ def _risk_demo(chain: Any, *, report: str | Path | None, seed: int) -> dict[str,
     from invrisk.risk import MarketSnapshot, Portfolio, Position
     from invrisk.risk.assess import assess_portfolio
     from invrisk.risk.limit_set import Limit, LimitSet
+    from invrisk.risk.venues import VenueSpec, assess_venues
 
     index = float(chain.index_usd[0])
 
@@ -319,11 +320,32 @@ def _risk_demo(chain: Any, *, report: str | Path | None, seed: int) -> dict[str,
     rng = np.random.default_rng(seed)
     daily = 0.6 / math.sqrt(365.0) * rng.standard_t(4, 1_000) / math.sqrt(2.0)  # t(4) sd = sqrt 2
     a = assess_portfolio(book, market, returns={"BTC": daily}, limits=limits)
+    # where the book and its collateral sit: margin and a USDC balance on Deribit, reserves
+    # with a custodian (failure probabilities and recoveries: the documented type defaults)
+    venue_specs = {
+        "deribit": VenueSpec(
+            name="deribit", type="cex", collateral_usd=1_500_000.0, holdings={"USDC": 400_000.0}
+        ),
+        "custodian": VenueSpec(
+            name="custodian",
+            type="custodian",
+            collateral_usd=3_000_000.0,
+            holdings={"USDC": 1_000_000.0},
+        ),
+    }
+    venue_limits = LimitSet(
+        [Limit(name="deribit gross", metric="gross_value_usd", venue="deribit", hi=2_000_000.0)]
+    )
+    venues = assess_venues(a.greeks, venue_specs, limits=venue_limits)
     written = None
     if report is not None:
         from invrisk.report.risk_report import write_risk_report
 
-        written = str(write_risk_report(a, report, title="invrisk demo: risk of a BTC option book"))
+        written = str(
+            write_risk_report(
+                a, report, title="invrisk demo: risk of a BTC option book", venues=venues
+            )
+        )
     ok = (
         (chain.bid_coin > 0)
         & (chain.ask_coin > 0)
@@ -354,6 +376,13 @@ def _risk_demo(chain: Any, *, report: str | Path | None, seed: int) -> dict[str,
             "exposure_after": dict(hedge.plan.exposure_after),
             "candidates": len(hedge.candidates),
             "not_constrained": list(hedge.skipped),
+        },
+        "venues": {
+            "claim_at_risk_usd": {r.venue: r.at_risk_usd for r in venues.exposures},
+            "expected_loss_usd_per_year": {r.venue: r.expected_loss_usd for r in venues.exposures},
+            "loss_if_fails_usd": {f.venue: f.loss_usd for f in venues.failures},
+            "usdc_depeg_loss_usd": venues.depeg_loss_usd["USDC"],
+            "breaches": list(venues.limits.breaches) if venues.limits else [],
         },
         "report": written,
     }

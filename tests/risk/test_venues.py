@@ -142,7 +142,7 @@ def test_bad_input(tmp_path: Path) -> None:
     assert load_venues(path)["deribit"].pd == DEFAULT_VENUE_TYPES["cex"][0]
 
 
-def test_venues_command() -> None:
+def test_venues_command(tmp_path: Path) -> None:
     import json
 
     from typer.testing import CliRunner
@@ -171,3 +171,33 @@ def test_venues_command() -> None:
     # losing a venue leaves the book with the delta of the other venue's positions
     assert fails["deribit"]["delta_after_usd"] == pytest.approx(rows["binance"]["delta_usd"])
     assert doc["depeg_loss_usd"]["USDC"] == pytest.approx(0.125 * 550_000.0)
+    # the same venue view inside `invrisk risk --venues`, and in its HTML report
+    risk_args = ["risk", *args[1:-1], "--no-margin", "--report", str(tmp_path / "r.html"), "--json"]
+    result = CliRunner().invoke(app, risk_args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["venues"] == doc
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "invrisk-risk-venues" in page and "claim at risk USD" in page
+
+
+def test_assess_venues_gathers_the_pieces() -> None:
+    import json
+
+    from invrisk.risk.venues import assess_venues
+
+    book, market = hedged_book()
+    g = portfolio_greeks(book, market)
+    specs = {
+        "deribit": VenueSpec(name="deribit", type="cex", collateral_usd=1e6),
+        "binance": VenueSpec(name="binance", type="cex", holdings={"USDT": 2e5}),
+    }
+    limits = LimitSet(
+        [Limit(name="deribit gross", metric="gross_value_usd", venue="deribit", hi=1.0)]
+    )
+    vr = assess_venues(g, specs, depeg_move=-0.05, limits=limits)
+    assert list(vr.exposures) == venue_exposures(g, specs)
+    assert [f.venue for f in vr.failures] == ["deribit", "binance"]
+    assert vr.failures[1] == venue_failure(g, specs, "binance")
+    assert vr.depeg_loss_usd == {"USDC": 0.0, "USDT": pytest.approx(1e4)}
+    assert vr.limits is not None and vr.limits.breaches == ("deribit gross",)
+    assert json.loads(json.dumps(vr.to_dict()))["failures"][0]["venue"] == "deribit"

@@ -1,4 +1,5 @@
-"""HTML risk report of a book: Greeks, vega buckets, scenario heatmap, stresses, VaR, limits.
+"""HTML risk report of a book: Greeks, vega buckets, scenario heatmap, stresses, VaR, limits,
+and (given a :class:`~invrisk.risk.venues.VenueReport`) the venue view.
 
 One self-contained page (plotly.js embedded once) presenting a
 :class:`~invrisk.risk.assess.RiskAssessment`; no computation beyond formatting.
@@ -6,9 +7,10 @@ One self-contained page (plotly.js embedded once) presenting a
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -17,6 +19,9 @@ from invrisk.errors import InvalidArgumentError
 from invrisk.report import _html
 from invrisk.risk.assess import RiskAssessment
 from invrisk.units import NS_PER_DAY, ns_to_iso
+
+if TYPE_CHECKING:
+    from invrisk.risk.venues import VenueReport
 
 __all__ = ["risk_report", "write_risk_report"]
 
@@ -116,8 +121,69 @@ def _scenario_figure(a: RiskAssessment) -> go.Figure:
     return fig
 
 
-def risk_report(assessment: RiskAssessment, *, title: str | None = None) -> str:
-    """The HTML page for ``assessment``."""
+_VENUE_COLUMNS: list[_html.Column] = [
+    ("venue", "venue", ""),
+    ("type", "type", ""),
+    ("positions", "positions", ""),
+    ("gross_value_usd", "gross USD", ",.0f"),
+    ("net_value_usd", "net USD", ",.0f"),
+    ("collateral_usd", "collateral USD", ",.0f"),
+    ("at_risk_usd", "claim at risk USD", ",.0f"),
+    ("expected_loss_usd", "expected loss USD / yr", ",.0f"),
+    ("delta_usd", "delta USD", ",.0f"),
+]
+_FAILURE_COLUMNS: list[_html.Column] = [
+    ("venue", "venue fails", ""),
+    ("loss_usd", "loss USD", ",.0f"),
+    ("recovered_usd", "recovered USD", ",.0f"),
+    ("delta_before_usd", "book delta before USD", ",.0f"),
+    ("delta_after_usd", "book delta after USD", ",.0f"),
+]
+
+
+def _venue_figure(v: VenueReport) -> go.Figure:
+    names = [f.venue for f in v.failures]
+    fig = go.Figure(
+        [
+            go.Bar(name="loss if it fails now", x=names, y=[f.loss_usd for f in v.failures]),
+            go.Bar(
+                name="expected loss over a year",
+                x=names,
+                y=[r.expected_loss_usd for r in v.exposures],
+            ),
+        ]
+    )
+    fig.update_layout(
+        title="Venue failure: loss now and expected loss over a year (USD)",
+        yaxis_title="USD",
+        barmode="group",
+        height=380,
+        margin={"t": 50, "l": 70, "r": 20, "b": 50},
+    )
+    return fig
+
+
+def _venue_section(v: VenueReport, chart: Any) -> list[str]:
+    depeg = ", ".join(f"{c} {x:,.0f} USD" for c, x in v.depeg_loss_usd.items())
+    out = [
+        "<h2>Venues</h2>",
+        _html.records_table([dataclasses.asdict(r) for r in v.exposures], _VENUE_COLUMNS, left=2),
+        chart(_venue_figure(v), "invrisk-risk-venues"),
+        _html.records_table([dataclasses.asdict(f) for f in v.failures], _FAILURE_COLUMNS),
+        f"<p>Stablecoin de-peg of {v.depeg_move:+.1%}: loss {_html.esc(depeg)}.</p>",
+    ]
+    if v.limits is not None:
+        out += [
+            _html.verdict("venue limits met", v.limits.ok),
+            _html.records_table(v.limits.to_records(), _LIMIT_COLUMNS, left=3),
+        ]
+    return out
+
+
+def risk_report(
+    assessment: RiskAssessment, *, title: str | None = None, venues: VenueReport | None = None
+) -> str:
+    """The HTML page for ``assessment`` (with the venue view when ``venues`` is given)."""
     if not isinstance(assessment, RiskAssessment):
         raise InvalidArgumentError("assessment", type(assessment).__name__, "a RiskAssessment")
     a = assessment
@@ -162,11 +228,17 @@ def risk_report(assessment: RiskAssessment, *, title: str | None = None) -> str:
             verdict,
             _html.records_table(a.limits.to_records(), _LIMIT_COLUMNS, left=3),
         ]
+    if venues is not None:
+        body += _venue_section(venues, chart)
     return _html.page(heading, body)
 
 
 def write_risk_report(
-    assessment: RiskAssessment, path: str | os.PathLike[str], *, title: str | None = None
+    assessment: RiskAssessment,
+    path: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+    venues: VenueReport | None = None,
 ) -> Path:
     """Write :func:`risk_report` to ``path`` atomically and return the path."""
-    return _html.write_atomic(path, risk_report(assessment, title=title))
+    return _html.write_atomic(path, risk_report(assessment, title=title, venues=venues))

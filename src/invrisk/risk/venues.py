@@ -22,6 +22,9 @@ Stresses:
   loses ``move × amount``;
 - :func:`depeg_from_prices` — the de-peg a price history shows (lowest USD value of the coin).
 
+:func:`assess_venues` gathers all of it (and the limit check) into one :class:`VenueReport`,
+the venue view of ``invrisk venues``, ``invrisk risk --venues`` and the HTML risk report.
+
 Default failure probabilities and recoveries are not facts: ``DEFAULT_VENUE_TYPES`` holds
 round assumptions per type ([C], to be replaced by the user's own view), stated with their
 reasoning in the module constants. Concentration limits use the limit set
@@ -36,7 +39,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -45,12 +48,17 @@ from invrisk._typing import ArrayLike
 from invrisk.errors import InvalidArgumentError
 from invrisk.risk.greeks import PortfolioGreeks
 
+if TYPE_CHECKING:
+    from invrisk.risk.limit_set import LimitSet, LimitsReport
+
 __all__ = [
     "DEFAULT_VENUE_TYPES",
     "VenueExposure",
     "VenueFailure",
+    "VenueReport",
     "VenueSpec",
     "VenueType",
+    "assess_venues",
     "depeg_from_prices",
     "load_venues",
     "stablecoin_depeg",
@@ -223,3 +231,46 @@ def depeg_from_prices(ratio_to_usd: ArrayLike) -> float:
     if x.ndim != 1 or x.size < 2 or not np.all(np.isfinite(x) & (x > 0)):
         raise InvalidArgumentError("ratio_to_usd", f"shape {x.shape}", "finite values > 0")
     return float(x.min() / x[0] - 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class VenueReport:
+    """The venue view of a book: exposures, each venue's failure, stablecoin de-pegs, limits."""
+
+    exposures: tuple[VenueExposure, ...]
+    failures: tuple[VenueFailure, ...]
+    depeg_move: float
+    depeg_loss_usd: Mapping[str, float]
+    limits: LimitsReport | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON (USD)."""
+        from dataclasses import asdict
+
+        return {
+            "venues": [asdict(r) for r in self.exposures],
+            "failures": [asdict(f) for f in self.failures],
+            "depeg_move": self.depeg_move,
+            "depeg_loss_usd": dict(self.depeg_loss_usd),
+            "limits": None if self.limits is None else self.limits.to_records(),
+        }
+
+
+def assess_venues(
+    greeks: PortfolioGreeks,
+    venues: Mapping[str, VenueSpec],
+    *,
+    depeg_move: float = -0.125,
+    stablecoins: tuple[str, ...] = ("USDC", "USDT"),
+    limits: LimitSet | None = None,
+) -> VenueReport:
+    """Exposure per venue, the failure of each venue in turn, a de-peg of each stablecoin by
+    ``depeg_move`` (default -12.5%: USDC's low against USD on 2023-03-11, see
+    :func:`depeg_from_prices`) and, with ``limits``, the limit check of the book."""
+    return VenueReport(
+        exposures=tuple(venue_exposures(greeks, venues)),
+        failures=tuple(venue_failure(greeks, venues, name) for name in venues),
+        depeg_move=depeg_move,
+        depeg_loss_usd={c: stablecoin_depeg(venues, coin=c, move=depeg_move) for c in stablecoins},
+        limits=None if limits is None else limits.check(greeks),
+    )
