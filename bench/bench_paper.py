@@ -10,6 +10,8 @@ directory). Measured:
 - ``latency_p50_us`` / ``latency_p99_us``: per order handed to the gateway, the wall time since
   the market batch that led to it was received (book update, fills delivered, strategy,
   reconcile, RiskGuard, the journal's order-request commit). Targets 200 us / 2 ms.
+- ``refit_median_ms`` / ``refit_max_ms``: the strategy's refits, which run after a decision's
+  orders are sent (``after_decide``): CPU time outside the latency above.
 
 Reference in the same run: the same strategy and stream through ``run_backtest`` (the
 backtester's loop with no journal, no asyncio): the cost of the live path over the simulated
@@ -45,8 +47,21 @@ LIMITS = InstrumentLimits(
 )
 
 
-def strategy() -> GLFTMarketMaker:
-    return GLFTMarketMaker(
+class TimedGLFT(GLFTMarketMaker):
+    """The GLFT strategy, timing its refits (run after each decision's orders are sent)."""
+
+    refit_s: list[float]
+
+    def after_decide(self, t_ns: int) -> None:
+        if self._refit_due_ns is None:
+            return
+        t0 = time.perf_counter()
+        super().after_decide(t_ns)
+        self.refit_s.append(time.perf_counter() - t0)
+
+
+def strategy() -> TimedGLFT:
+    s = TimedGLFT(
         gamma=0.05,
         q_max=0.1,
         order_qty=0.01,
@@ -54,6 +69,8 @@ def strategy() -> GLFTMarketMaker:
         warmup="fallback",
         fallback=GLFTParams(5.0, 80.0, 5.0),
     )
+    s.refit_s = []
+    return s
 
 
 def main() -> None:
@@ -69,8 +86,9 @@ def main() -> None:
             )
             j = Journal(Path(tmp) / f"{name}.sqlite")
             j.start_run(started_ns=int(events["local_ns"][0]), mode="paper", venue="bench")
+            strat = strategy()
             rt = Runtime(
-                strategy=strategy(),
+                strategy=strat,
                 instruments=[market.instrument],
                 gateway=gw,
                 guard=RiskGuard(limits={0: LIMITS}),
@@ -82,6 +100,7 @@ def main() -> None:
             wall = time.perf_counter() - t0
             j.close()
     lat = np.array(rt.latencies_ns) / 1e3
+    refits = np.array(strat.refit_s)
     t0 = time.perf_counter()
     ref = run_backtest(
         events=market.events,
@@ -104,6 +123,9 @@ def main() -> None:
                 "latency_p50_us": round(float(np.percentile(lat, 50)), 1),
                 "latency_p99_us": round(float(np.percentile(lat, 99)), 1),
                 "latency_max_us": round(float(lat.max()), 1),
+                "refits": len(refits),
+                "refit_median_ms": round(float(np.median(refits)) * 1e3, 2),
+                "refit_max_ms": round(float(np.max(refits)) * 1e3, 2),
                 "reference_backtest_s": round(t_ref, 2),
                 "reference_backtest_fills": int(ref.fills.size),
                 **machine(),

@@ -230,7 +230,14 @@ class Context:
 
 @runtime_checkable
 class Strategy(Protocol):
-    """A market-making strategy: the same object runs in the backtester and live."""
+    """A market-making strategy: the same object runs in the backtester and live.
+
+    Optional hook: a strategy may also define ``after_decide(t_ns: int) -> None``. The
+    backtester and the live runtime call it right after each decision's orders have been
+    handed to the venue (``t_ns`` is that decision's time), for work whose result only the
+    next decisions need (a model refit, say): it then costs CPU but not decision-to-order
+    latency, and runs at the same point of the decision cycle in backtests and live.
+    """
 
     def on_start(self, ctx: Context) -> None:
         """Called once before the first decision."""

@@ -493,3 +493,35 @@ def test_fisher_scoring_reaches_the_maximum_a_derivative_free_search_finds(
         cat, n_valid=1000, n_trades=400, side="bid", dt_ns=100 * NS_PER_MS, tick=tick, warm=None
     )
     assert fit.status == "too_few_levels"  # reported as not identified, whatever k came out
+
+
+def test_compiled_fisher_scoring_kernel_equals_its_python_twin() -> None:
+    """The jitted kernel against the pure-Python source it is compiled from, on counts drawn
+    from several (A, k), from cold and warm starts, and on a flat likelihood (both give up)."""
+    from invrisk.quoting import _calib_kernels as nb
+    from invrisk.quoting import _calib_kernels_python as py
+
+    rng = np.random.default_rng(11)
+    tick, dt_s = 0.1, 0.1
+    lo_k, hi_k = (math.log(b / tick) for b in cal._K_BOUNDS_PER_TICK)
+    for a_true, k_true, n, n_levels in (
+        (20.0, 5.0, 3000, 50),
+        (85.0, 5.0, 800, 20),
+        (2.0, 20.0, 500, 10),
+    ):
+        depth = (np.arange(n_levels) + 0.5) * tick
+        p, _ = cal._category_probs(math.log(a_true), k_true, depth, dt_s)
+        cat = rng.multinomial(n, p / p.sum()).astype(np.float64)
+        for start in ((0.0, math.log(1.0 / tick)), (math.log(a_true), math.log(k_true))):
+            out_py, out_nb = np.empty(3), np.empty(3)
+            args = (cat, depth, dt_s, *start, *cal._LOG_A_BOUNDS, lo_k, hi_k)
+            it_py = py.fisher_scoring_kernel(*args, out_py)
+            it_nb = nb.fisher_scoring_kernel(*args, out_nb)
+            assert it_py == it_nb > 0
+            np.testing.assert_allclose(out_nb, out_py, rtol=1e-13, atol=0.0)
+    depth = (np.arange(20) + 0.5) * tick
+    flat = np.zeros(21)
+    flat[0], flat[1] = 600.0, 400.0
+    args = (flat, depth, dt_s, 0.0, math.log(10.0), *cal._LOG_A_BOUNDS, lo_k, hi_k)
+    assert py.fisher_scoring_kernel(*args, np.empty(3)) == -1
+    assert nb.fisher_scoring_kernel(*args, np.empty(3)) == -1

@@ -58,6 +58,7 @@ from invrisk.strategy import (
     AccountView,
     Context,
     Decision,
+    Fill,
     InstrumentView,
     MarketView,
     QuoteTarget,
@@ -244,6 +245,43 @@ def test_glft_flat_warmup_quotes_nothing_before_the_first_fit(
     first = int(np.flatnonzero(np.isfinite(res.target_bid[:, 0]))[0])
     # The first fit comes at the first refit once the data span the window (10 s refits).
     assert window_ns <= t[first] <= window_ns + 11 * NS_PER_SECOND
+
+
+def test_glft_refit_runs_after_the_decision_and_changes_nothing_without_the_hook(
+    glft_run: tuple[GLFTMarketMaker, BacktestResult], market: SyntheticMarket
+) -> None:
+    """The refit a decision finds due runs in after_decide (off the decision-to-order path);
+    a harness that never calls the hook gets the same run (the next decide refits first)."""
+
+    class NoHook:  # the GLFT strategy seen through a harness without after_decide
+        def __init__(self, inner: GLFTMarketMaker) -> None:
+            self.inner = inner
+
+        def on_start(self, ctx: Context) -> None:
+            self.inner.on_start(ctx)
+
+        def on_fill(self, fill: Fill) -> None:
+            self.inner.on_fill(fill)
+
+        def decide(self, view: MarketView, account: AccountView) -> Decision:
+            return self.inner.decide(view, account)
+
+    s, res = glft_run
+    wrapped = NoHook(glft())
+    other = backtest(market.events, wrapped, Fees(maker=-0.0001, taker=0.0004))
+    assert wrapped.inner.n_fits == s.n_fits > 0
+    np.testing.assert_array_equal(other.target_bid, res.target_bid)
+    np.testing.assert_array_equal(other.fills, res.fills)
+    # a due refit is not run inside decide
+    t = glft()
+    ev = prefix(market, 30.0)
+    t0, t1 = int(ev["local_ns"][0]), int(ev["local_ns"][-1])
+    t.on_start(Context(instruments=(INST,), start_ns=t0))
+    iv = InstrumentView(60_000.0, 60_000.5, 1.0, 1.0, math.nan, math.nan, math.nan)
+    t.decide(MarketView(t_ns=t1, instruments=(iv,), events=ev), account())
+    assert t.n_updates == 0
+    t.after_decide(t1)
+    assert t.n_updates == 1
 
 
 def test_glft_fallback_warmup_quotes_from_the_start(market: SyntheticMarket) -> None:

@@ -570,6 +570,7 @@ def run_backtest(
     inverse = [i.is_inverse for i in instruments]
     start_ns = int(ev["local_ns"][0])
     strategy.on_start(Context(instruments=tuple(instruments), start_ns=start_ns, seed=seed))
+    after_decide = getattr(strategy, "after_decide", None)
     interval = int(decision_interval_ns)
     if decision_phase_ns is None:
         next_decision = start_ns + interval
@@ -656,6 +657,8 @@ def run_backtest(
             order = om.hedge(intent, best_bid=iv.best_bid, best_ask=iv.best_ask, now_ns=now)
             if order is not None:
                 _send(order, run, om, guard, known, view, now)
+        if after_decide is not None:  # the strategy's deferred work, after the sends
+            after_decide(now)
         rec.add(now, mids, pos, run.acc, tops, quoted)
         if progress is not None:
             progress(i_row, n_rows)

@@ -35,7 +35,7 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -121,6 +121,7 @@ class Runtime:
         if not (math.isfinite(stale_after_s) and stale_after_s > 0):
             raise InvalidArgumentError("stale_after_s", stale_after_s, "seconds > 0")
         self.strategy = strategy
+        self._after_decide: Callable[[int], None] | None = getattr(strategy, "after_decide", None)
         self.instruments = tuple(instruments)
         self.gateway = gateway
         self.guard = guard
@@ -454,6 +455,8 @@ class Runtime:
                     approved.append(order)
         for action in approved:
             await self._send(action, now)
+        if self._after_decide is not None:  # the strategy's deferred work, after the sends
+            self._after_decide(now)
 
     def _approve(
         self, action: NewOrder | CancelOrder, views: list[InstrumentView], now: int

@@ -50,7 +50,6 @@ standard errors are too small.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -59,6 +58,7 @@ from scipy import optimize
 
 from invrisk._typing import ArrayLike, Float64Array, Int64Array
 from invrisk.errors import InvalidArgumentError
+from invrisk.quoting._calib_kernels import fisher_scoring_kernel
 from invrisk.units import NS_PER_MS, NS_PER_SECOND, year_fraction
 
 __all__ = [
@@ -427,9 +427,23 @@ def _fit_a_k(
     lo_k, hi_k = (math.log(b / tick) for b in _K_BOUNDS_PER_TICK)
     x0 = np.array([np.clip(guess[0], *_LOG_A_BOUNDS), np.clip(math.log(guess[1]), lo_k, hi_k)])
     bounds = [_LOG_A_BOUNDS, (lo_k, hi_k)]
-    scored = _fisher_scoring(nll, x0, cat, depth, dt_s, bounds)
-    if scored is not None:
-        return scored
+    # Fisher scoring (compiled; see _calib_kernels_python.py): a handful of steps from the OLS
+    # or a warm start, ~10 us. It gives up on a flat likelihood (k not identified), whose
+    # large steps leave the bounds; the general-purpose optimiser below then decides.
+    res = np.empty(3)
+    n_steps = fisher_scoring_kernel(
+        np.ascontiguousarray(cat, dtype=np.float64),
+        np.ascontiguousarray(depth, dtype=np.float64),
+        float(dt_s),
+        float(x0[0]),
+        float(x0[1]),
+        *_LOG_A_BOUNDS,
+        lo_k,
+        hi_k,
+        res,
+    )
+    if n_steps > 0:
+        return float(res[0]), math.exp(float(res[1])), -float(res[2])
     # Fallback: TNC with the analytic gradient, a few ms (scipy 1.17's L-BFGS-B took 15-50 ms
     # per fit here, almost all inside the optimiser); Powell polishes when TNC reports failure.
     best = optimize.minimize(nll, x0, jac=True, method="TNC", bounds=bounds)
@@ -440,54 +454,6 @@ def _fit_a_k(
         if polish.fun < best.fun:
             best = polish
     return float(best.x[0]), math.exp(float(best.x[1])), -float(best.fun)
-
-
-def _fisher_scoring(
-    nll: Callable[[Float64Array], tuple[float, Float64Array]],
-    x0: Float64Array,
-    cat: Int64Array,
-    depth: Float64Array,
-    dt_s: float,
-    bounds: list[tuple[float, float]],
-) -> tuple[float, float, float] | None:
-    """Maximise the likelihood by Fisher scoring in (log A, log k); None if it does not settle.
-
-    Each step solves ``I dθ = -∇nll`` with the expected information ``I`` of the multinomial
-    (the same matrix as the standard errors, in log k), halving the step until it stays in
-    the bounds and the negative log-likelihood decreases. It converges in a handful of steps
-    from the OLS or a warm start; when the step search fails or 50 steps are not enough (a
-    flat likelihood, k not identified), the caller falls back to a bounded general-purpose
-    optimiser.
-    """
-    n = float(cat.sum())
-    x = x0.copy()
-    f, grad = nll(x)
-    for _ in range(50):
-        k = math.exp(float(x[1]))
-        p, g = _category_probs(float(x[0]), k, depth, dt_s)
-        info = n * (g.T * (1.0 / np.maximum(p, 1e-300))) @ g
-        info[:, 1] *= k  # (log A, k) -> (log A, log k)
-        info[1, :] *= k
-        try:
-            step = -np.linalg.solve(info, grad)
-        except np.linalg.LinAlgError:
-            return None
-        t = 1.0
-        for _ in range(30):
-            x_new = x + t * step
-            if all(lo <= v <= hi for v, (lo, hi) in zip(x_new, bounds, strict=True)):
-                f_new, g_new = nll(x_new)
-                if f_new <= f:
-                    break
-            t *= 0.5
-        else:
-            return None
-        x, f, grad = x_new, f_new, g_new
-        # converged when the full scoring step is negligible (a flat likelihood, e.g. k not
-        # identified, gives large steps that leave the bounds instead)
-        if float(np.max(np.abs(step))) < 1e-9:
-            return float(x[0]), math.exp(float(x[1])), -f
-    return None
 
 
 _ROLLING_SIDES: tuple[IntensitySide, IntensitySide] = ("bid", "ask")

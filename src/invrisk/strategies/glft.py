@@ -17,6 +17,10 @@ horizon, ``exact=True``), rebuilt from the estimates of a
   everything buffered since the previous call (the buffered event arrays are referenced, not
   copied: they must not be modified before the next refit, which holds for the backtester's
   read-only views). A refit costs milliseconds; the decisions in between cost microseconds.
+  The decision that finds a refit due still quotes with the previous fit; the refit runs in
+  :meth:`~GLFTMarketMaker.after_decide`, after that decision's orders have been sent (the
+  backtester and the live runtime call it there), so it adds nothing to decision-to-order
+  latency, and the new fit is used from the next decision on.
 - **Parameters.** σ is the calibrator's ``sigma_price_per_sqrt_s`` (price units per
   sqrt(second)); A (per second) and k (per price unit) are the means of the bid-side and
   ask-side fits (the GLFT model has one symmetric intensity). A new fit is used only if σ, A
@@ -40,7 +44,7 @@ first mid (at most 2,000,000 ticks); rows outside it are counted in ``book.out_o
 a far level never moves the top of the book.
 
 Cost: a decision between refits costs about 9 µs (closed form) or 11 µs (exact) in CPython
-3.11; a refit about 4 ms on the 5-million-event benchmark stream with a 300 or 600 s window
+3.11; a refit about 2 ms on the 5-million-event benchmark stream with a 300 or 600 s window
 (the strategy's book over the new events, the newly closed counting intervals, σ over the
 window and two likelihood fits; it does not grow with the window), i.e. about 40 µs per
 decision on average at the default 10 s refit interval and 100 ms decisions.
@@ -252,6 +256,7 @@ class GLFTMarketMaker(QuotingMarketMaker):
         self._book: L2Book | None = None
         self._grid_next_ns: int | None = None
         self._last_update_ns = 0
+        self._refit_due_ns: int | None = None
         self._multi = False
 
     @classmethod
@@ -324,13 +329,25 @@ class GLFTMarketMaker(QuotingMarketMaker):
             self._use(self.fallback, "fallback")
 
     def decide(self, view: MarketView, account: AccountView) -> Decision:
-        """Buffer the new events, refit when due, then quote."""
+        """Buffer the new events and quote; a refit that is due runs after the orders are
+        sent (:meth:`after_decide`), so this decision quotes with the previous fit."""
+        if self._refit_due_ns is not None:  # run by a harness that never calls after_decide
+            self.after_decide(self._refit_due_ns)
         ev = view.events
         if ev.size:
             self._events.append(ev)
         if view.t_ns - self._last_update_ns >= self.refit_interval_ns and self._events:
-            self._refit(view.t_ns)
+            self._refit_due_ns = view.t_ns
         return Decision(quotes=(self._target(view, account, self.model),))
+
+    def after_decide(self, t_ns: int) -> None:
+        """Run the refit the last decision found due (the backtester and the live runtime
+        call this once that decision's orders are handed to the venue; see
+        :class:`~invrisk.strategy.Strategy`). The new fit is used from the next decision on,
+        whether this hook runs or the next :meth:`decide` runs the refit first."""
+        due, self._refit_due_ns = self._refit_due_ns, None
+        if due is not None:
+            self._refit(due)
 
     def _event_time_mids(self, events: EventArray, now_ns: int) -> tuple[np.ndarray, np.ndarray]:
         """Mids of the strategy's own book on the counting grid up to ``now_ns``."""
