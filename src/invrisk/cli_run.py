@@ -91,6 +91,21 @@ def run(
         float | None,
         typer.Option(help="Resume a stale-data halt after this many feed seconds of data."),
     ] = None,
+    auto_resume: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="KIND=SECONDS: resume a halt of this kind (stale, disconnect, reject_storm, "
+            "cancel_storm, clock_skew) once its cause has been clear this many feed seconds "
+            "(repeat; loss halts always need the operator)."
+        ),
+    ] = None,
+    max_clock_skew: Annotated[
+        float | None,
+        typer.Option(
+            help="Halt when receive times and the venue's timestamps differ by more than this "
+            "many seconds (off by default in paper replays: their times are the recording's)."
+        ),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Run the configured strategy through the paper gateway (the backtester's exchange
@@ -133,6 +148,8 @@ def run(
             journal=j,
             stale_after_s=stale_after,
             auto_resume_after_s=auto_resume_after,
+            auto_resume=_resume_rules(auto_resume),
+            max_clock_skew_s=max_clock_skew,
         )
 
         async def main() -> Any:
@@ -175,6 +192,21 @@ def run(
         f"{summary.positions[0]:+.6g}, cash {summary.cash[0]:,.2f}, state {summary.state}; "
         f"journal {journal} (invrisk journal {journal})"
     )
+
+
+def _resume_rules(items: list[str] | None) -> dict[str, float]:
+    from invrisk.errors import InvalidArgumentError
+
+    out: dict[str, float] = {}
+    for item in items or []:
+        kind, sep, value = item.partition("=")
+        try:
+            out[kind] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not kind:
+            raise InvalidArgumentError("--auto-resume", item, "KIND=SECONDS")
+    return out
 
 
 def register(app: typer.Typer) -> None:

@@ -323,10 +323,16 @@ def paper_runtime_from_config(
     journal: Any = None,
     stale_after_s: float = 5.0,
     auto_resume_after_s: float | None = None,
+    auto_resume: Mapping[str, float] | None = None,
+    max_clock_skew_s: float | None = None,
 ) -> Any:
     """The paper :class:`~invrisk.live.Runtime` a backtest config describes: the same
     strategy, exchange models and RiskGuard, on a :class:`~invrisk.live.PaperGateway` that
-    replays ``events`` at ``speed`` (1.0 real time; 0 as fast as possible)."""
+    replays ``events`` at ``speed`` (1.0 real time; 0 as fast as possible).
+
+    The clock-skew check is off by default here: a replay's receive times are the
+    recording's, not this machine's clock (the Binance sample recording's are about 1.27 s
+    behind the venue's timestamps)."""
     from invrisk.live import PaperGateway, Runtime
     from invrisk.strategies.config import build_strategy
 
@@ -352,4 +358,6 @@ def paper_runtime_from_config(
         decision_interval_ns=round(cfg.run.decision_interval_ms * NS_PER_MS),
         stale_after_s=stale_after_s,
         auto_resume_after_s=auto_resume_after_s,
+        auto_resume=auto_resume,
+        max_clock_skew_s=max_clock_skew_s,
     )

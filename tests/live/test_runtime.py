@@ -14,7 +14,7 @@ import pytest
 from invrisk.backtest import Fees, ProbQueue
 from invrisk.data.events import EventArray
 from invrisk.data.synthetic_market import benchmark_stream
-from invrisk.errors import RateLimitError
+from invrisk.errors import InvalidArgumentError, RateLimitError
 from invrisk.live import OrderEvent, PaperGateway, Runtime
 from invrisk.order_manager import NewOrder
 from invrisk.risk.limits import GuardLimits, InstrumentLimits, RiskGuard
@@ -249,7 +249,8 @@ def test_run_command(tmp_path: Path) -> None:
         "--journal",
         str(path),
     ]
-    result = runner.invoke(app, [*args, "--duration", "30s", "--json"])
+    rules = ["--auto-resume", "stale=2", "--auto-resume", "disconnect=5", "--max-clock-skew", "1"]
+    result = runner.invoke(app, [*args, "--duration", "30s", *rules, "--json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
     assert 30.0 <= doc["feed_s"] < 31.0 and doc["fills"] > 0 and doc["state"] == "ACTIVE"
@@ -259,6 +260,8 @@ def test_run_command(tmp_path: Path) -> None:
     for extra, word in (
         (["--venue", "deribit"], "gateway"),
         (["--duration", "ten"], "--duration"),
+        (["--auto-resume", "weather=1"], "auto_resume"),
+        (["--auto-resume", "stale"], "--auto-resume"),
     ):
         bad = runner.invoke(app, [*args, *extra])
         assert bad.exit_code == 2 and word in bad.output, bad.output
@@ -611,3 +614,152 @@ def test_fills_of_orders_the_order_manager_forgot_are_booked_from_the_journal(
     rec = j.recover()
     assert rec.n_fills == s.fills and rec.positions[0] == pytest.approx(s.positions[0], abs=1e-12)
     j.close()
+
+
+class Churner:
+    """Moves its one bid by a tick at every decision: a cancel and a new order each time."""
+
+    def on_start(self, ctx: Context) -> None:
+        self.tick = ctx.instruments[0].tick_size
+        self.k = 0
+
+    def on_fill(self, fill: Fill) -> None:
+        pass
+
+    def decide(self, view: MarketView, account: AccountView) -> Decision:
+        iv = view.instruments[0]
+        if not iv.best_bid < iv.best_ask:
+            return Decision()
+        self.k += 1
+        bid = (round(iv.best_bid / self.tick) - 20 - self.k % 2) * self.tick
+        return Decision(
+            quotes=(QuoteTarget.two_sided(0, bid=bid, ask=None, bid_qty=0.001, ask_qty=0.0),)
+        )
+
+
+def transitions(j: Journal) -> list[tuple[int, str, str]]:
+    return [
+        (e["t_ns"], e["new_state"], e["cause"])
+        for e in j.table("risk_events")
+        if e["kind"] == "transition"
+    ]
+
+
+@pytest.mark.parametrize("cool_s", [None, 2.0])
+def test_cancel_storm_halts_and_resumes_only_after_its_cool_down(
+    tmp_path: Path, cool_s: float | None
+) -> None:
+    """A strategy replacing its order every 10 ms sends ~100 cancels/s against a limit of 20:
+    halted for a cancel storm; with a 2 s cool-down it resumes 2 s of feed later (and halts
+    again, as it keeps churning); without one it stays halted."""
+    j = journal(tmp_path)
+    rt = Runtime(
+        strategy=Churner(),
+        instruments=[MARKET.instrument],
+        gateway=gateway(),
+        guard=RiskGuard(
+            limits={
+                0: InstrumentLimits(
+                    max_position=1.0, max_order_qty=1.0, max_order_notional=1e9, price_band=0.05
+                )
+            }
+        ),
+        journal=j,
+        decision_interval_ns=10_000_000,
+        max_cancels_per_s=20,
+        auto_resume=None if cool_s is None else {"cancel_storm": cool_s},
+    )
+    s = asyncio.run(rt.run(max_feed_ns=20 * 10**9))
+    moves = transitions(j)
+    assert moves[0][1] == "HALTED" and moves[0][2].startswith("cancel storm: 21 cancels")
+    if cool_s is None:
+        assert len(moves) == 1 and s.state == "HALTED"
+    else:
+        assert moves[1][1] == "ACTIVE" and moves[1][2].startswith("auto resume: cancel_storm")
+        # the cool-down counts from the first step after the halt; the resume comes at the
+        # first batch after it (batches span at most 10 ms of feed, and come with events)
+        assert 2e9 <= moves[1][0] - moves[0][0] <= 2e9 + 50e6
+        assert moves[2][1] == "HALTED"  # it churns again
+    j.close()
+
+
+class Skewing(PaperGateway):
+    """From 10 s to 15 s of feed the venue's timestamps run 3 s ahead of our clock."""
+
+    async def market_batches(self) -> AsyncIterator[EventArray]:
+        t0 = int(self.events["local_ns"][0])
+        async for b in super().market_batches():
+            t = int(b["local_ns"][-1]) - t0
+            if b.size and 10 * 10**9 <= t < 15 * 10**9:
+                b = b.copy()  # the gateway's own rows stay as they are
+                b["exch_ns"] += 3 * 10**9
+            yield b
+
+
+def test_clock_skew_halts_and_resumes_once_the_clocks_agree(tmp_path: Path) -> None:
+    j = journal(tmp_path)
+    rt = Runtime(
+        strategy=glft(),
+        instruments=[MARKET.instrument],
+        gateway=gateway(Skewing),
+        guard=RiskGuard(
+            limits={
+                0: InstrumentLimits(
+                    max_position=1.0, max_order_qty=1.0, max_order_notional=1e9, price_band=0.05
+                )
+            }
+        ),
+        journal=j,
+        max_clock_skew_s=1.0,
+        auto_resume={"clock_skew": 1.0},
+    )
+    s = asyncio.run(rt.run(max_feed_ns=30 * 10**9))
+    moves = transitions(j)
+    t0 = int(MARKET.events["local_ns"][0])
+    assert [m[1] for m in moves] == ["HALTED", "ACTIVE"] and s.state == "ACTIVE"
+    assert moves[0][2].startswith("clock skew: local receive time") and "behind" in moves[0][2]
+    assert 10e9 <= moves[0][0] - t0 < 10.1e9
+    # clear from the first batch after 15 s, resumed one second of feed later
+    assert 16e9 <= moves[1][0] - t0 < 16.1e9
+    orders = [o["created_ns"] - t0 for o in j.table("orders")]
+    assert not [t for t in orders if moves[0][0] - t0 < t < moves[1][0] - t0]
+    assert any(t > moves[1][0] - t0 for t in orders)
+    j.close()
+
+
+def test_a_loss_halt_is_never_resumed_automatically(tmp_path: Path) -> None:
+    """The RiskGuard halts on its trailing drawdown; auto-resume rules for every runtime halt
+    kind (zero cool-down) leave it halted: losses need the operator."""
+    from invrisk.live.runtime import HALT_KINDS
+
+    guard = RiskGuard(
+        limits={
+            0: InstrumentLimits(
+                max_position=1.0, max_order_qty=1.0, max_order_notional=1e9, price_band=0.05
+            )
+        },
+        guard=GuardLimits(trailing_drawdown=0.01, reduce_drawdown=0.01),
+    )
+    rt = Runtime(
+        strategy=glft(),
+        instruments=[MARKET.instrument],
+        gateway=gateway(),
+        guard=guard,
+        auto_resume=dict.fromkeys(HALT_KINDS, 0.0),
+    )
+    s = asyncio.run(rt.run())
+    assert s.state == "HALTED" and not s.halts  # not a runtime halt
+    assert [t.new.name for t in guard.transitions] == ["HALTED"]
+    assert guard.transitions[0].cause.startswith("trailing_drawdown")
+
+
+def test_bad_resume_rules_and_thresholds_are_named() -> None:
+    base = {"strategy": glft(), "instruments": [MARKET.instrument], "gateway": gateway()}
+    for kw, word in (
+        ({"auto_resume": {"weather": 1.0}}, "auto_resume"),
+        ({"auto_resume": {"stale": -1.0}}, "auto_resume['stale']"),
+        ({"max_cancels_per_s": 0}, "max_cancels_per_s"),
+        ({"max_clock_skew_s": 0.0}, "max_clock_skew_s"),
+    ):
+        with pytest.raises(InvalidArgumentError, match=word.replace("[", r"\[")):
+            Runtime(**base, **kw)  # type: ignore[arg-type]

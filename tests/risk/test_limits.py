@@ -396,3 +396,22 @@ def test_no_accepted_order_breaks_a_limit(ops: list[tuple[int, Any]]) -> None:
     assert all(a < b for a, b in itertools.pairwise(states))
     for tr in g.transitions:
         assert tr.cause.split()[0] in {"reduce_drawdown", "trailing_drawdown", "daily_loss"}
+
+
+def test_resume_keeps_or_resets_the_drawdown_peak() -> None:
+    """An operator's resume restarts the drawdown from the current equity; an automatic one
+    (reset_peak=False) keeps the peak, so the loss made before the halt still counts."""
+    for reset, expected in ((True, TradingState.ACTIVE), (False, TradingState.HALTED)):
+        g = RiskGuard(
+            limits={
+                0: InstrumentLimits(
+                    max_position=1.0, max_order_qty=1.0, max_order_notional=1e9, price_band=0.05
+                )
+            },
+            guard=GuardLimits(trailing_drawdown=15.0, reduce_drawdown=15.0),
+        )
+        g.update_equity(equity=100.0, now_ns=1)
+        g.update_equity(equity=90.0, now_ns=2)  # drawdown 10 < 15
+        g.halt(cause="stale feed", now_ns=3)
+        g.resume(cause="feed back", now_ns=4, reset_peak=reset)
+        assert g.update_equity(equity=84.0, now_ns=5) == expected  # 16 from 100, 6 from 90

@@ -15,14 +15,29 @@ same methods). One asyncio task consumes market batches and, after each:
    before anything is sent), passes each new order through the RiskGuard (a refusal is
    journaled with its reason) and hands what passes to the gateway.
 
-Automatic risk controls implemented here: **stale market data** (no batch for
-``stale_after_s`` of wall time), a **gateway that refuses orders** (disconnected) and a
-**reject storm** (more than ``max_rejects_per_s`` venue rejects within one second of feed
-time) halt trading (RiskGuard ``HALTED``), cancel every live order and journal the transition
-with its cause; drawdown and daily-loss triggers are the RiskGuard's own. A halt holds until
-the operator resumes (``guard.resume``), except that a halt for stale data can resume on its
-own when ``auto_resume_after_s`` is set: once the feed has been flowing again for that long
-(feed time), the runtime resumes trading and journals why. A **rate-limit error** from the gateway
+Automatic risk controls implemented here halt trading (RiskGuard ``HALTED``), cancel every
+live order and journal the transition with its cause. Each halt has a kind:
+
+- ``stale``: no market batch for ``stale_after_s`` of wall time;
+- ``disconnect``: the gateway refuses an order or a cancel (connection lost);
+- ``reject_storm``: more than ``max_rejects_per_s`` venue rejects within one second of feed
+  time;
+- ``cancel_storm``: more than ``max_cancels_per_s`` cancels sent by the strategy's reconcile
+  within one second of feed time (a strategy churning its quotes; the cancels of a halt do
+  not count);
+- ``clock_skew``: the median of ``local_ns - exch_ns`` over a batch (our receive time minus
+  the venue's timestamp: latency plus clock error) is above ``max_clock_skew_s`` or below
+  its negative (a venue timestamp in our future is a clock error).
+
+Drawdown and daily-loss triggers are the RiskGuard's own. **Resume rules**: a halt holds until
+the operator resumes (``guard.resume``), unless ``auto_resume`` gives its kind a cool-down in
+feed seconds: once the halt's condition has been clear for that long (``stale``: batches
+flowing; ``disconnect``: the gateway connected; ``reject_storm``: no venue reject in the last
+second; ``cancel_storm``: the cool-down alone; ``clock_skew``: every batch's skew within the
+limit), and every other active halt may resume too, the runtime resumes trading and journals
+why. An automatic resume keeps the RiskGuard's drawdown peak (``reset_peak=False``: a loss
+made before the halt still counts), and a halt of the RiskGuard's own (losses) is never
+resumed automatically. A **rate-limit error** from the gateway
 (:class:`~invrisk.errors.RateLimitError`) rejects that order and makes the runtime back off:
 no new order is sent for ``backoff_s`` of feed time (the venue's ``retry_after_s`` if larger),
 doubling on each further rate-limit error up to ``max_backoff_s`` and reset by the next order
@@ -35,7 +50,8 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,7 +66,9 @@ from invrisk.risk.limits import RiskGuard, TradingState
 from invrisk.store.journal import Journal
 from invrisk.strategy import AccountView, Context, Fill, InstrumentView, MarketView, Strategy
 
-__all__ = ["Runtime", "RuntimeSummary"]
+__all__ = ["HALT_KINDS", "Runtime", "RuntimeSummary"]
+
+HALT_KINDS = ("stale", "disconnect", "reject_storm", "cancel_storm", "clock_skew")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +109,16 @@ class Runtime:
         that led to it was received (``latencies_ns``; journal writes included).
     max_rejects_per_s, backoff_s, max_backoff_s
         The reject-storm threshold and the rate-limit backoff (see the module docstring).
+    auto_resume
+        Cool-down in feed seconds per halt kind (``stale``, ``disconnect``, ``reject_storm``,
+        ``cancel_storm``, ``clock_skew``) after which a halt of that kind resumes on its own
+        (see the module docstring); kinds not given (default: all) need the operator.
     auto_resume_after_s
-        Resume a stale-data halt after the feed has been flowing again this long (feed
-        seconds); None (default): only the operator resumes.
+        Shorthand for ``auto_resume={"stale": auto_resume_after_s}``.
+    max_cancels_per_s
+        Cancel-storm threshold (an int >= 1).
+    max_clock_skew_s
+        Clock-skew threshold in seconds (> 0), or None to disable the check.
     snapshot_interval_s
         Journal each instrument's position, cash, equity and mark every this many feed
         seconds (None: never).
@@ -115,6 +140,9 @@ class Runtime:
         max_backoff_s: float = 30.0,
         auto_resume_after_s: float | None = None,
         snapshot_interval_s: float | None = 60.0,
+        auto_resume: Mapping[str, float] | None = None,
+        max_cancels_per_s: int = 50,
+        max_clock_skew_s: float | None = 1.0,
     ) -> None:
         if isinstance(decision_interval_ns, bool) or decision_interval_ns <= 0:
             raise InvalidArgumentError("decision_interval_ns", decision_interval_ns, "ns > 0")
@@ -155,19 +183,37 @@ class Runtime:
         self.sends_in_backoff = 0
         self.backoffs: list[tuple[int, int]] = []  # feed-time windows without new orders
         self._rejects: list[int] = []
-        self._storm = ""
+        self._cancels: deque[int] = deque()
+        self._storm: tuple[str, str] | None = None  # (kind, cause) of a halt to make
+        if isinstance(max_cancels_per_s, bool) or max_cancels_per_s < 1:
+            raise InvalidArgumentError("max_cancels_per_s", max_cancels_per_s, "an int >= 1")
+        self.max_cancels_per_s = int(max_cancels_per_s)
+        if max_clock_skew_s is not None and not (
+            math.isfinite(max_clock_skew_s) and max_clock_skew_s > 0
+        ):
+            raise InvalidArgumentError("max_clock_skew_s", max_clock_skew_s, "seconds > 0, or None")
+        self.max_skew_ns = None if max_clock_skew_s is None else round(max_clock_skew_s * 1e9)
+        self.last_skew_ns = 0
         for name, v in (
             ("auto_resume_after_s", auto_resume_after_s),
             ("snapshot_interval_s", snapshot_interval_s),
         ):
             if v is not None and not (math.isfinite(v) and v > 0):
                 raise InvalidArgumentError(name, v, "seconds > 0, or None")
-        self.auto_resume_ns = (
-            None if auto_resume_after_s is None else round(auto_resume_after_s * 1e9)
-        )
+        rules = dict(auto_resume or {})
+        if auto_resume_after_s is not None:
+            rules.setdefault("stale", auto_resume_after_s)
+        for kind, cool in rules.items():
+            if kind not in HALT_KINDS:
+                raise InvalidArgumentError("auto_resume", kind, f"halt kinds {HALT_KINDS}")
+            if not (isinstance(cool, int | float) and math.isfinite(cool) and cool >= 0):
+                raise InvalidArgumentError(f"auto_resume[{kind!r}]", cool, "seconds >= 0")
+        self.auto_resume_ns = {k: round(v * 1e9) for k, v in rules.items()}
         self.snapshot_ns = None if snapshot_interval_s is None else round(snapshot_interval_s * 1e9)
-        self._stale_since: int | None = None  # feed time the feed came back after a stale halt
-        self._stale_halt = False
+        # active runtime halts: kind -> feed time since which its condition has been clear
+        # (None: not clear now)
+        self._active: dict[str, int | None] = {}
+        self._own_causes: set[str] = set()  # causes of the halts this runtime made
         self._next_snapshot = -1
         self._halted = False  # the runtime's own halt flag, used when there is no RiskGuard
         self.measure_latency = bool(measure_latency)
@@ -235,10 +281,11 @@ class Runtime:
                 pending = asyncio.ensure_future(it.__anext__())
             done, _ = await asyncio.wait({pending}, timeout=self.stale_after_s)
             if not done:
-                if not self._stale_halt:
-                    await self._halt(f"stale market data: no update for {self.stale_after_s:g} s")
-                    self._stale_halt = True
-                self._stale_since = None
+                if "stale" not in self._active:
+                    await self._halt(
+                        f"stale market data: no update for {self.stale_after_s:g} s", "stale"
+                    )
+                self._active["stale"] = None  # not clear while the feed is silent
                 continue
             try:
                 batch = pending.result()
@@ -250,15 +297,14 @@ class Runtime:
                 self._t_batch = time.perf_counter_ns()
             self._apply(batch)
             await self._deliver()
-            if self._storm:
-                cause, self._storm = self._storm, ""
-                await self._halt(cause)
+            await self._storm_halt()
             self._maybe_resume(gw.now_ns)
             self._maybe_snapshot(gw.now_ns)
             now = gw.now_ns
             while now >= next_decision:
                 await self._decide(now)
                 next_decision += self.interval
+            await self._storm_halt()  # a cancel storm of these decisions
             if max_feed_ns is not None and now - start >= max_feed_ns:
                 break
         await self._deliver()
@@ -282,6 +328,19 @@ class Runtime:
         if batch.size == 0:
             return
         self._buffer.append(batch)
+        if self.max_skew_ns is not None:
+            exch = batch["exch_ns"]
+            stamped = exch > 0
+            if stamped.any():
+                skew = int(np.median(batch["local_ns"][stamped] - exch[stamped]))
+                self.last_skew_ns = skew
+                if abs(skew) > self.max_skew_ns and self._storm is None:
+                    where = "ahead of" if skew > 0 else "behind"
+                    self._storm = (
+                        "clock_skew",
+                        f"clock skew: local receive time {abs(skew) / 1e6:.0f} ms {where} the "
+                        f"venue's timestamps (limit {self.max_skew_ns / 1e6:.0f} ms)",
+                    )
         for i, inst in enumerate(self.instruments):
             sub = batch if len(self.instruments) == 1 else batch[batch["instrument"] == i]
             if sub.size == 0:
@@ -367,7 +426,10 @@ class Runtime:
             self.gateway.release(e.order_id)
             self._rejects = [r for r in self._rejects if r > t - 1_000_000_000] + [t]
             if len(self._rejects) > self.max_rejects_per_s:
-                self._storm = f"reject storm: {len(self._rejects)} venue rejects within 1 s"
+                self._storm = (
+                    "reject_storm",
+                    f"reject storm: {len(self._rejects)} venue rejects within 1 s",
+                )
         elif e.kind == "cancelled":
             om.on_cancel_ack(e.order_id, now_ns=t)
             self.gateway.release(e.order_id)
@@ -490,10 +552,16 @@ class Runtime:
     async def _send(self, action: NewOrder | CancelOrder, now: int) -> None:
         gw = self.gateway
         if isinstance(action, CancelOrder):
+            sent = self._cancels
+            sent.append(now)
+            while sent and sent[0] <= now - 1_000_000_000:
+                sent.popleft()
+            if len(sent) > self.max_cancels_per_s and self._storm is None:
+                self._storm = ("cancel_storm", f"cancel storm: {len(sent)} cancels sent within 1 s")
             try:
                 await gw.cancel(action)
             except ConnectionError as exc:
-                await self._halt(f"gateway refused a cancel: {exc}")
+                await self._halt(f"gateway refused a cancel: {exc}", "disconnect")
             return
         if now < self._backoff_until:  # backing off after a rate limit: not sent
             self.om.on_reject(action.order_id, reason="rate_limit_backoff", now_ns=now)
@@ -513,26 +581,53 @@ class Runtime:
             self._backoff = min(2 * self._backoff, self.max_backoff_ns)
         except ConnectionError as exc:
             self.om.on_reject(action.order_id, reason="gateway_disconnected", now_ns=now)
-            await self._halt(f"gateway refused an order: {exc}")
+            await self._halt(f"gateway refused an order: {exc}", "disconnect")
+
+    async def _storm_halt(self) -> None:
+        if self._storm is not None:
+            (kind, cause), self._storm = self._storm, None
+            if kind not in self._active:
+                await self._halt(cause, kind)
+            else:
+                self._active[kind] = None  # the condition is back: the cool-down restarts
+
+    def _clear(self, kind: str, now: int) -> bool:
+        """Whether the condition of a halt of ``kind`` is clear now (module docstring)."""
+        if kind == "disconnect":
+            return bool(getattr(self.gateway, "connected", True))
+        if kind == "reject_storm":
+            return not self._rejects or self._rejects[-1] <= now - 1_000_000_000
+        if kind == "clock_skew":
+            return self.max_skew_ns is None or abs(self.last_skew_ns) <= self.max_skew_ns
+        return True  # stale: a batch has just arrived; cancel_storm: the cool-down alone
 
     def _maybe_resume(self, now: int) -> None:
-        if not self._stale_halt:
+        active = self._active
+        if not active:
             return
-        if self._stale_since is None:
-            self._stale_since = now
+        for kind, since in active.items():
+            if not self._clear(kind, now):
+                active[kind] = None
+            elif since is None:
+                active[kind] = now
+        rules = self.auto_resume_ns
+        if not all(
+            kind in rules and since is not None and now - since >= rules[kind]
+            for kind, since in active.items()
+        ):
             return
-        if self.auto_resume_ns is None or now - self._stale_since < self.auto_resume_ns:
-            return
-        self._stale_halt = False
-        self._halted = False
-        cause = (
-            f"auto resume: feed flowing again for {(now - self._stale_since) / 1e9:g} s "
-            "after a stale-data halt"
-        )
         guard = self.guard
+        if guard is not None and guard.state == TradingState.HALTED:
+            last = guard.transitions[-1] if guard.transitions else None
+            if last is not None and last.cause not in self._own_causes:
+                return  # the RiskGuard's own halt (losses): the operator resumes
+        kinds = ", ".join(sorted(active))
+        cause = f"auto resume: {kinds} clear for the cool-down"
         before = guard.state.name if guard is not None else "HALTED"
         if guard is not None and guard.state == TradingState.HALTED:
-            guard.resume(cause=cause, now_ns=now)
+            guard.resume(cause=cause, now_ns=max(now, 0), reset_peak=False)
+        active.clear()
+        self._halted = False
         self._journal_transition(now, before, "ACTIVE", cause)
 
     def _maybe_snapshot(self, now: int) -> None:
@@ -557,10 +652,12 @@ class Runtime:
             with contextlib.suppress(ConnectionError):
                 await self.gateway.cancel(c)
 
-    async def _halt(self, cause: str) -> None:
+    async def _halt(self, cause: str, kind: str) -> None:
         now = self.gateway.now_ns
         self.halts.append(cause)
         self._halted = True
+        self._active[kind] = None
+        self._own_causes.add(cause)
         guard = self.guard
         before = guard.state.name if guard is not None else "ACTIVE"
         if guard is not None and guard.state != TradingState.HALTED:

@@ -453,17 +453,22 @@ class RiskGuard:
         """Accept only orders that reduce the position (from ``ACTIVE`` or ``HALTED``)."""
         self._manual(TradingState.REDUCING, cause, now_ns)
 
-    def resume(self, *, cause: str, now_ns: int) -> None:
-        """Return to ``ACTIVE``; the drawdown peak restarts from the last reported equity."""
-        self._manual(TradingState.ACTIVE, cause, now_ns)
+    def resume(self, *, cause: str, now_ns: int, reset_peak: bool = True) -> None:
+        """Return to ``ACTIVE``. By default (an operator's decision after a loss halt) the
+        drawdown peak restarts from the last reported equity; ``reset_peak=False`` keeps it
+        (an automatic resume after a halt that was not about losses: the drawdown since the
+        peak still counts, so resuming cannot launder a loss)."""
+        self._manual(TradingState.ACTIVE, cause, now_ns, reset_peak=reset_peak)
 
-    def _manual(self, new: TradingState, cause: str, now_ns: int) -> None:
+    def _manual(
+        self, new: TradingState, cause: str, now_ns: int, *, reset_peak: bool = True
+    ) -> None:
         if not isinstance(cause, str) or not cause:
             raise InvalidArgumentError("cause", cause, "a non-empty string")
         self._clock(now_ns)
         if new == self._state:
             return
-        if new < self._state and not math.isnan(self._equity):
+        if reset_peak and new < self._state and not math.isnan(self._equity):
             self._peak = self._equity
         self._move(new, cause, now_ns)
 
