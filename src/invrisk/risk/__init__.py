@@ -5,8 +5,8 @@
   ``HALTED`` driven by drawdown and daily-loss limits and by the operator's kill switches.
 - :class:`Portfolio` of :class:`Position` (spot, perpetuals, futures, options; linear or
   coin-settled; any venue; AMM liquidity ranges from :func:`lp_position`;
-  :func:`read_positions` from CSV/JSON) valued with a :class:`MarketSnapshot` (:mod:`invrisk.risk.portfolio`); per-position and aggregated Greeks
-  and vega buckets (:func:`portfolio_greeks`, :func:`vega_buckets`,
+  :func:`read_positions` from CSV/JSON) valued with a :class:`MarketSnapshot`
+  (:mod:`invrisk.risk.portfolio`); per-position and aggregated Greeks and vega buckets (:func:`portfolio_greeks`, :func:`vega_buckets`,
   :mod:`invrisk.risk.greeks`); PnL attribution between two snapshots (:func:`attribute_pnl`).
 - Exchange-style portfolio margin (:mod:`invrisk.risk.margin`): Deribit-like risk matrix,
   extended table, delta and roll shocks per book (:func:`portfolio_margin`,
