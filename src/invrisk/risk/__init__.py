@@ -7,7 +7,8 @@
   coin-settled; any venue; AMM liquidity ranges from :func:`lp_position`;
   :func:`read_positions` from CSV/JSON) valued with a :class:`MarketSnapshot`
   (:mod:`invrisk.risk.portfolio`); per-position and aggregated Greeks and vega buckets
-  (:func:`portfolio_greeks`, :func:`vega_buckets`, :mod:`invrisk.risk.greeks`); PnL attribution between two snapshots (:func:`attribute_pnl`).
+  (:func:`portfolio_greeks`, :func:`vega_buckets`, :mod:`invrisk.risk.greeks`); PnL
+  attribution between two snapshots (:func:`attribute_pnl`).
 - Exchange-style portfolio margin (:mod:`invrisk.risk.margin`): Deribit-like risk matrix,
   extended table, delta and roll shocks per book (:func:`portfolio_margin`,
   :class:`MarginParams`, :func:`load_margin_params`).
