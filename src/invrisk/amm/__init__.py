@@ -11,6 +11,8 @@
 - :mod:`~invrisk.amm.lvr` — loss-versus-rebalancing: :func:`lvr_rate` (σ²P²/2·|x*'(P)|),
   :func:`lvr_rate_constant_product` (σ²V/8), break-even fees, :func:`expected_lvr`,
   :func:`simulate_lvr` (LP against the rebalancing portfolio on GBM paths);
+- :mod:`~invrisk.amm.history` — :class:`PoolHistory`, a pool's prices, in-range liquidity and
+  fee growth per period (read by :func:`invrisk.data.read_uniswap_pool_hours`);
 - :mod:`~invrisk.amm.ranges` — :func:`optimal_range`: the range maximizing expected fees minus
   expected LVR for a volatility and a fee model.
 
@@ -21,6 +23,7 @@ annualised, ``t_yr`` in years (ACT/365).
 
 from __future__ import annotations
 
+from invrisk.amm.history import PoolHistory
 from invrisk.amm.lvr import (
     LvrSimulation,
     break_even_fee_apr,
@@ -75,6 +78,7 @@ __all__ = [
     "USDC_WETH_005",
     "USDC_WETH_030",
     "LvrSimulation",
+    "PoolHistory",
     "PoolSpec",
     "PositionGreeks",
     "RangeChoice",
