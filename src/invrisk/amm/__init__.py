@@ -13,6 +13,8 @@
   :func:`simulate_lvr` (LP against the rebalancing portfolio on GBM paths);
 - :mod:`~invrisk.amm.history` — :class:`PoolHistory`, a pool's prices, in-range liquidity and
   fee growth per period (read by :func:`invrisk.data.read_uniswap_pool_hours`);
+- :mod:`~invrisk.amm.summary` — :func:`lp_position_summary`: amounts, value, Greeks, IL at
+  moves, LVR and break-even fee APR of one position at one price;
 - :mod:`~invrisk.amm.ranges` — :func:`optimal_range`: the range maximizing expected fees minus
   expected LVR for a volatility and a fee model.
 
@@ -52,6 +54,7 @@ from invrisk.amm.pool import (
     tick_from_price,
 )
 from invrisk.amm.ranges import RangeChoice, RangeEconomics, optimal_range, range_economics
+from invrisk.amm.summary import DEFAULT_MOVES, LpPositionSummary, lp_position_summary
 from invrisk.amm.v2 import (
     V2Position,
     v2_amounts,
@@ -73,10 +76,12 @@ from invrisk.amm.v3 import (
 )
 
 __all__ = [
+    "DEFAULT_MOVES",
     "MAX_TICK",
     "MIN_TICK",
     "USDC_WETH_005",
     "USDC_WETH_030",
+    "LpPositionSummary",
     "LvrSimulation",
     "PoolHistory",
     "PoolSpec",
@@ -95,6 +100,7 @@ __all__ = [
     "fees_from_fee_growth",
     "liquidity_from_raw",
     "liquidity_to_raw",
+    "lp_position_summary",
     "lvr_rate",
     "lvr_rate_constant_product",
     "lvr_rate_from_gamma",
