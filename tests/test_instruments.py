@@ -436,7 +436,8 @@ strikes = st.one_of(
 def deribit_instruments(draw: st.DrawFn) -> Instrument:
     base = draw(codes)
     linear = draw(st.booleans())
-    kind = draw(st.sampled_from(list(InstrumentKind)))
+    # exchange-listed kinds only: an AMM liquidity range (LP) has no Deribit or ccxt name
+    kind = draw(st.sampled_from([k for k in InstrumentKind if k is not InstrumentKind.LP]))
     if kind is InstrumentKind.SPOT:
         linear = True
     quote = draw(stables) if linear else "USD"

@@ -23,6 +23,7 @@ from invrisk.cli_backtest import register as register_backtest_command
 from invrisk.cli_data import data_app
 from invrisk.cli_hedging import register as register_hedging_command
 from invrisk.cli_journal import register as register_journal_command
+from invrisk.cli_lp import register as register_lp_command
 from invrisk.cli_quote import register as register_quote_commands
 from invrisk.cli_risk import register as register_risk_commands
 from invrisk.cli_run import register as register_run_command
@@ -61,6 +62,7 @@ register_quote_commands(app)
 register_backtest_command(app)
 register_hedging_command(app)
 register_risk_commands(app)
+register_lp_command(app)
 register_journal_command(app)
 register_run_command(app)
 

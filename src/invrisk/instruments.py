@@ -64,6 +64,9 @@ class InstrumentKind(StrEnum):
     FUTURE = "future"
     """A dated (expiring) future."""
     OPTION = "option"
+    LP = "lp"
+    """Liquidity in an AMM pool over a price range (Uniswap v3; the full range [0, inf] is a
+    v2 position); one contract is one unit of liquidity L (sqrt(base x quote) human units)."""
 
 
 class Settlement(StrEnum):
@@ -115,7 +118,12 @@ class Instrument:
     right
         :class:`OptionRight` (``1``/``-1`` are converted); options only.
     venue
-        Lower-case venue id (``"deribit"``) or ``None``.
+        Lower-case venue id (``"deribit"``) or ``None``; for an LP the protocol
+        (``"uniswap_v3"``).
+    price_lower, price_upper
+        The price range [p_a, p_b] of an LP (quote per base, 0 <= p_a < p_b <= inf); LP only.
+        An LP is linear, settles in its quote token and has no expiry; its ``contract_size``
+        is 1 (one unit of liquidity).
 
     Raises
     ------
@@ -137,6 +145,8 @@ class Instrument:
     strike: float | None = None
     right: OptionRight | None = None
     venue: str | None = None
+    price_lower: float | None = None
+    price_upper: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or self.name != self.name.strip():
@@ -165,8 +175,8 @@ class Instrument:
 
     def _check_settlement(self) -> None:
         if self.settlement is Settlement.INVERSE:
-            if self.kind is InstrumentKind.SPOT:
-                raise InvalidArgumentError("settlement", "inverse", "linear for a spot instrument")
+            if self.kind in (InstrumentKind.SPOT, InstrumentKind.LP):
+                raise InvalidArgumentError("settlement", "inverse", f"linear for a {self.kind}")
             if self.settle != self.base:
                 raise InvalidArgumentError(
                     "settle",
@@ -177,9 +187,9 @@ class Instrument:
             raise InvalidArgumentError(
                 "settle", self.settle, "a currency other than the base for a linear contract"
             )
-        if self.kind is InstrumentKind.SPOT and self.settle != self.quote:
+        if self.kind in (InstrumentKind.SPOT, InstrumentKind.LP) and self.settle != self.quote:
             raise InvalidArgumentError(
-                "settle", self.settle, f"the quote currency {self.quote!r} for spot"
+                "settle", self.settle, f"the quote currency {self.quote!r} for {self.kind}"
             )
 
     def _check_kind_fields(self) -> None:
@@ -203,6 +213,28 @@ class Instrument:
                 raise InvalidArgumentError("strike", self.strike, "None for a non-option")
             if self.right is not None:
                 raise InvalidArgumentError("right", self.right, "None for a non-option")
+        self._check_range()
+
+    def _check_range(self) -> None:
+        lo, hi = self.price_lower, self.price_upper
+        if self.kind is not InstrumentKind.LP:
+            if lo is not None or hi is not None:
+                raise InvalidArgumentError(
+                    "price_lower/price_upper", (lo, hi), f"None for a {self.kind} (LP only)"
+                )
+            return
+        lo_f = _as_float(lo)
+        hi_f = _as_float(hi)
+        if lo_f is None or not (math.isfinite(lo_f) and lo_f >= 0.0):
+            raise InvalidArgumentError("price_lower", lo, "a finite price >= 0 for an LP")
+        if hi_f is None or math.isnan(hi_f) or not hi_f > lo_f:
+            raise InvalidArgumentError(
+                "price_lower/price_upper",
+                (lo, hi),
+                "price_lower < price_upper (a non-empty range; price_upper may be inf)",
+            )
+        object.__setattr__(self, "price_lower", lo_f)
+        object.__setattr__(self, "price_upper", hi_f)
 
     # -- classification -------------------------------------------------------------------
 
@@ -222,6 +254,11 @@ class Instrument:
     @property
     def is_option(self) -> bool:
         return self.kind is InstrumentKind.OPTION
+
+    @property
+    def is_lp(self) -> bool:
+        """True for liquidity in an AMM pool (:attr:`InstrumentKind.LP`)."""
+        return self.kind is InstrumentKind.LP
 
     @property
     def is_call(self) -> bool:
@@ -274,6 +311,8 @@ class Instrument:
             self.expiry_ns,
             self.strike,
             self.right,
+            self.price_lower,
+            self.price_upper,
         )
 
 
@@ -289,6 +328,13 @@ def _as_int(value: object) -> int | None:
     """``value`` as an int if it is an integer (numpy integers included, bool excluded)."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return int(value)
+    return None
+
+
+def _as_float(value: object) -> float | None:
+    """``value`` as a float if it is a real number (bools excluded), else ``None``."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
     return None
 
 
@@ -585,6 +631,10 @@ def format_deribit(inst: Instrument) -> str:
     >>> format_deribit(parse_ccxt("BTC/USD:BTC-250627-60000-C"))
     'BTC-27JUN25-60000-C'
     """
+    if inst.is_lp:
+        raise InvalidArgumentError(
+            "inst.kind", inst.kind, "a Deribit-listed kind (an LP has no Deribit name)"
+        )
     if inst.is_inverse:
         if inst.quote != "USD":
             raise InvalidArgumentError(
@@ -768,6 +818,10 @@ def format_ccxt(inst: Instrument) -> str:
     >>> format_ccxt(parse_deribit("ETH-PERPETUAL"))
     'ETH/USD:ETH'
     """
+    if inst.is_lp:
+        raise InvalidArgumentError(
+            "inst.kind", inst.kind, "a ccxt-listed kind (an LP has no ccxt name)"
+        )
     pair = f"{inst.base}/{inst.quote}"
     if inst.is_spot:
         return pair

@@ -11,6 +11,10 @@
 - :mod:`~invrisk.amm.lvr` — loss-versus-rebalancing: :func:`lvr_rate` (σ²P²/2·|x*'(P)|),
   :func:`lvr_rate_constant_product` (σ²V/8), break-even fees, :func:`expected_lvr`,
   :func:`simulate_lvr` (LP against the rebalancing portfolio on GBM paths);
+- :mod:`~invrisk.amm.history` — :class:`PoolHistory`, a pool's prices, in-range liquidity and
+  fee growth per period (read by :func:`invrisk.data.read_uniswap_pool_hours`);
+- :mod:`~invrisk.amm.summary` — :func:`lp_position_summary`: amounts, value, Greeks, IL at
+  moves, LVR and break-even fee APR of one position at one price;
 - :mod:`~invrisk.amm.ranges` — :func:`optimal_range`: the range maximizing expected fees minus
   expected LVR for a volatility and a fee model.
 
@@ -21,6 +25,7 @@ annualised, ``t_yr`` in years (ACT/365).
 
 from __future__ import annotations
 
+from invrisk.amm.history import PoolHistory
 from invrisk.amm.lvr import (
     LvrSimulation,
     break_even_fee_apr,
@@ -49,6 +54,7 @@ from invrisk.amm.pool import (
     tick_from_price,
 )
 from invrisk.amm.ranges import RangeChoice, RangeEconomics, optimal_range, range_economics
+from invrisk.amm.summary import DEFAULT_MOVES, LpPositionSummary, lp_position_summary
 from invrisk.amm.v2 import (
     V2Position,
     v2_amounts,
@@ -70,11 +76,14 @@ from invrisk.amm.v3 import (
 )
 
 __all__ = [
+    "DEFAULT_MOVES",
     "MAX_TICK",
     "MIN_TICK",
     "USDC_WETH_005",
     "USDC_WETH_030",
+    "LpPositionSummary",
     "LvrSimulation",
+    "PoolHistory",
     "PoolSpec",
     "PositionGreeks",
     "RangeChoice",
@@ -91,6 +100,7 @@ __all__ = [
     "fees_from_fee_growth",
     "liquidity_from_raw",
     "liquidity_to_raw",
+    "lp_position_summary",
     "lvr_rate",
     "lvr_rate_constant_product",
     "lvr_rate_from_gamma",

@@ -11,6 +11,8 @@
   :mod:`invrisk.data.synthetic_market` (a seeded synthetic market; the package does not
   re-export its ``synthetic_market`` function, which would hide the module), and the
   Parquet :class:`Catalog`; :func:`read_ohlcv` reads bar files.
+- :func:`read_uniswap_pool_hours` reads a Uniswap v3 pool's hourly history (The Graph's
+  ``poolHourDatas``) into an :class:`~invrisk.amm.history.PoolHistory`.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
         load_tardis_options_chain,
         load_tardis_options_snapshot,
     )
+    from invrisk.data.uniswap import POOL_HOUR_COLUMNS, read_uniswap_pool_hours
     from invrisk.data.validate import ValidationReport, validate_events
 
 # Names are imported from their modules on first use (PEP 562), so that importing one module
@@ -67,6 +70,8 @@ _SOURCES = {
     "TardisOptionsSnapshot": "tardis_options",
     "load_tardis_options_chain": "tardis_options",
     "load_tardis_options_snapshot": "tardis_options",
+    "POOL_HOUR_COLUMNS": "uniswap",
+    "read_uniswap_pool_hours": "uniswap",
     "ValidationReport": "validate",
     "validate_events": "validate",
 }
@@ -88,6 +93,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "CHAIN_FORMATS",
     "EVENT_DTYPE",
+    "POOL_HOUR_COLUMNS",
     "TARDIS_OPTIONS_CHAIN_COLUMNS",
     "BinanceStream",
     "Catalog",
@@ -112,6 +118,7 @@ __all__ = [
     "read_binance_stream",
     "read_ohlcv",
     "read_tardis",
+    "read_uniswap_pool_hours",
     "smile_vol",
     "synthetic_chain",
     "validate_events",

@@ -11,6 +11,10 @@ simulation.
   instruments (bid/ask, fees, lots, caps) that bring a book's exposures inside its limits, or
   that minimise a Greek or scenario risk; a frozen :class:`HedgePlan`, and
   :class:`HedgeInfeasibleError` naming the limits that cannot be met.
+- :mod:`invrisk.hedging.lp` — delta-neutral and delta-gamma hedges of AMM liquidity positions
+  through the optimizer (:func:`~invrisk.hedging.lp.hedge_lp`); :mod:`invrisk.hedging.lp_backtest`
+  — a Uniswap v3 position hedged or not with a perpetual on real hourly pool data. Like
+  :mod:`invrisk.hedging.plan`, they import the risk layer and are not re-exported here.
 """
 
 from __future__ import annotations

@@ -4,10 +4,11 @@
   the backtester and the live runtime, and the trading state ``ACTIVE`` / ``REDUCING`` /
   ``HALTED`` driven by drawdown and daily-loss limits and by the operator's kill switches.
 - :class:`Portfolio` of :class:`Position` (spot, perpetuals, futures, options; linear or
-  coin-settled; any venue; :func:`read_positions` from CSV/JSON) valued with a
-  :class:`MarketSnapshot` (:mod:`invrisk.risk.portfolio`); per-position and aggregated Greeks
-  and vega buckets (:func:`portfolio_greeks`, :func:`vega_buckets`,
-  :mod:`invrisk.risk.greeks`); PnL attribution between two snapshots (:func:`attribute_pnl`).
+  coin-settled; any venue; AMM liquidity ranges from :func:`lp_position`;
+  :func:`read_positions` from CSV/JSON) valued with a :class:`MarketSnapshot`
+  (:mod:`invrisk.risk.portfolio`); per-position and aggregated Greeks and vega buckets
+  (:func:`portfolio_greeks`, :func:`vega_buckets`, :mod:`invrisk.risk.greeks`); PnL
+  attribution between two snapshots (:func:`attribute_pnl`).
 - Exchange-style portfolio margin (:mod:`invrisk.risk.margin`): Deribit-like risk matrix,
   extended table, delta and roll shocks per book (:func:`portfolio_margin`,
   :class:`MarginParams`, :func:`load_margin_params`).
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
         Transition,
         Verdict,
     )
+    from invrisk.risk.lp import lp_instrument, lp_position, unwrapped_symbol
     from invrisk.risk.margin import (
         DEFAULT_MARGIN_PARAMS,
         VOL_STATES,
@@ -171,6 +173,9 @@ _SOURCES = {
     "kupiec_pof": "var",
     "load_limits": "limit_set",
     "load_margin_params": "margin",
+    "lp_instrument": "lp",
+    "lp_position": "lp",
+    "unwrapped_symbol": "lp",
     "load_scenarios": "scenarios",
     "portfolio_greeks": "greeks",
     "portfolio_margin": "margin",
@@ -256,6 +261,8 @@ __all__ = [
     "load_margin_params",
     "load_scenarios",
     "load_venues",
+    "lp_instrument",
+    "lp_position",
     "portfolio_greeks",
     "portfolio_margin",
     "portfolio_var",
@@ -263,6 +270,7 @@ __all__ = [
     "revalue",
     "spot_vol_grid",
     "stablecoin_depeg",
+    "unwrapped_symbol",
     "var_es",
     "vega_buckets",
     "venue_exposures",

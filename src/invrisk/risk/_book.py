@@ -13,6 +13,9 @@ Valuation rules (per position, ``n`` = contracts x contract size, ``S`` the coin
   ``n V`` USD; inverse (coin-settled) value ``n V / F`` coin, i.e. ``n V S / F`` USD at the index.
 * linear spot / perpetual / future at mark ``P`` (coins): ``n P`` (spot) or ``n (P - entry)`` USD.
 * inverse perpetual / future (``n`` USD of notional): ``n (1/entry - 1/P)`` coin, times ``S`` USD.
+* AMM liquidity (``n`` = liquidity L) in [p_a, p_b] at pool price ``P`` (the mark, else the
+  index): the Uniswap v3 value ``x(P) P + y(P)`` in the quote token, taken as USD
+  (:func:`invrisk.amm.v3_value`, whitepaper eq. 6.29-6.30), exact under any move.
 
 Under a spot move by the factor ``1 + r`` every forward and mark of the coin scales by the same
 factor.
@@ -27,6 +30,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 
 from invrisk._typing import BoolArray, Float64Array, Int64Array
+from invrisk.amm import v3_value
 from invrisk.errors import InvalidArgumentError
 from invrisk.instruments import InstrumentKind
 from invrisk.pricing import black76_price
@@ -62,7 +66,8 @@ class Book:
     ``vol_residual`` (quote vol minus surface vol, held fixed under moves). Delta-one contracts
     (index set ``d1``): ``price_ratio`` (P/S), ``entry`` (resolved entry price, NaN for spot),
     ``is_spot``, ``tau_yr`` (years to expiry, 0 for spot and perpetuals), ``d1_expiry_ns`` (0 for
-    spot and perpetuals).
+    spot and perpetuals). AMM liquidity positions (index set ``lp``): ``lp_price_ratio`` (pool
+    price / S), ``lp_lower``, ``lp_upper`` (the range, quote per base).
     """
 
     valuation_ns: int
@@ -90,6 +95,10 @@ class Book:
     is_spot: BoolArray
     tau_yr: Float64Array
     d1_expiry_ns: Int64Array
+    lp: Int64Array
+    lp_price_ratio: Float64Array
+    lp_lower: Float64Array
+    lp_upper: Float64Array
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -163,6 +172,7 @@ def build_book(
     is_option = np.zeros(n, dtype=np.bool_)
     opt_rows: list[tuple[int, float, float, int, float, float]] = []  # i, K, cp, e, F/S, quote vol
     d1_rows: list[tuple[int, float, float, bool, float, int]] = []  # i, P/S, entry, spot, tau, e
+    lp_rows: list[tuple[int, float, float, float]] = []  # i, P/S, p_a, p_b
     for i, p in enumerate(portfolio):
         inst = p.instrument
         c = coin_pos[p.underlying]
@@ -176,13 +186,17 @@ def build_book(
             opt_rows.append(_option_row(i, p, market, index[c]))
             continue
         tau = year_fraction(now, inst.expiry_ns) if inst.expiry_ns is not None else 0.0
-        if inst.kind is InstrumentKind.SPOT:
+        if inst.kind in (InstrumentKind.SPOT, InstrumentKind.LP):
             mark = market.mark_of(inst)
             if mark is not None and not math.isfinite(mark):
                 raise position_error(
                     p.label, f"mark {mark!r} for {inst.name!r}", "a finite mark > 0"
                 )
             price = index[c] if mark is None else mark
+            if inst.is_lp:
+                assert inst.price_lower is not None and inst.price_upper is not None
+                lp_rows.append((i, price / index[c], inst.price_lower, inst.price_upper))
+                continue
             d1_rows.append((i, price / index[c], math.nan, True, 0.0, 0))
             continue
         price = _needed_mark(market, p)
@@ -249,6 +263,10 @@ def build_book(
         is_spot=_readonly(np.array([r[3] for r in d1_rows], dtype=np.bool_)),
         tau_yr=_readonly(np.array([r[4] for r in d1_rows], dtype=np.float64)),
         d1_expiry_ns=_readonly(np.array([r[5] for r in d1_rows], dtype=np.int64)),
+        lp=_readonly(np.array([r[0] for r in lp_rows], dtype=np.int64)),
+        lp_price_ratio=_readonly(np.array([r[1] for r in lp_rows], dtype=np.float64)),
+        lp_lower=_readonly(np.array([r[2] for r in lp_rows], dtype=np.float64)),
+        lp_upper=_readonly(np.array([r[3] for r in lp_rows], dtype=np.float64)),
     )
 
 
@@ -351,5 +369,13 @@ def book_values(
         with np.errstate(invalid="ignore"):  # entry is NaN for spot rows, masked out
             inverse = n_d1 * (1.0 / book.entry - 1.0 / mark) * d1_spot
         value_usd[:, book.d1] = np.where(inv, inverse, linear)
+    if book.lp.size:
+        pool_price = spot[:, book.coin[book.lp]] * book.lp_price_ratio  # (m, n_lp)
+        value_usd[:, book.lp] = v3_value(
+            liquidity=book.size[book.lp],
+            price=pool_price,
+            price_lower=book.lp_lower,
+            price_upper=book.lp_upper,
+        )
     value_coin = value_usd / spot[:, book.coin]
     return value_usd, value_coin

@@ -30,6 +30,12 @@ proportion to ``S`` and each option's implied vol held fixed (sticky strike):
   (``F -> F exp(h T)``), the index held: ``basis_delta_usd * T``. Perpetuals and spot have none
   (funding is not modelled); rates are zero, so there is no discounting term.
 
+An AMM liquidity position (L = contracts, range [p_a, p_b], pool price P = ρ S with ρ the
+pool price over the index) is worth V = x(P) P + y(P) in its quote token, taken as USD
+(:mod:`invrisk.amm.v3`): ``delta_coin`` = ρ x(P) (the risky amount held, for ρ = 1),
+``gamma_coin_per_usd`` = ρ² dx/dP = -ρ² L / (2 P^{3/2}) inside the range and 0 outside,
+``basis_delta_usd`` = x P; no vega, theta (fees are not a Greek) or rho.
+
 For an option with Black-76 value V on its forward F (ρ = F/S), n units: an inverse option is
 worth ``n V / F`` coin, hence ``n V / ρ`` USD, and its ``delta_coin`` is exactly ``n Δ`` (the
 exchange's delta); gamma ``n Γ ρ``, vega ``n vega / ρ``, theta ``n θ / ρ``, vanna ``n vanna``,
@@ -55,6 +61,7 @@ from typing import Any, Literal
 import numpy as np
 
 from invrisk._typing import ArrayLike, BoolArray, Float64Array, Int64Array
+from invrisk.amm import v3_greeks
 from invrisk.errors import InvalidArgumentError
 from invrisk.pricing import black76
 from invrisk.risk._book import Book, build_book
@@ -288,6 +295,21 @@ def book_greeks(book: Book) -> PortfolioGreeks:
         cols["basis_delta_usd"][j] = np.where(inv, size * s / mark, size * mark)
         cols["rho_usd"][j] = cols["basis_delta_usd"][j] * book.tau_yr
         expiry[j] = book.d1_expiry_ns
+    if book.lp.size:
+        k = book.lp
+        ratio = book.lp_price_ratio
+        pool_price = spot[k] * ratio
+        lp = v3_greeks(
+            liquidity=book.size[k],
+            price=pool_price,
+            price_lower=book.lp_lower,
+            price_upper=book.lp_upper,
+        )
+        risky = np.asarray(lp.delta_qty)
+        cols["value_usd"][k] = lp.value_quote
+        cols["delta_coin"][k] = risky * ratio
+        cols["gamma_coin_per_usd"][k] = np.asarray(lp.gamma_qty_per_quote) * ratio**2
+        cols["basis_delta_usd"][k] = risky * pool_price
     value_coin = cols["value_usd"] / spot
     cols["value_coin"] = value_coin
     inv_all = book.inverse

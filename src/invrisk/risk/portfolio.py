@@ -1,7 +1,8 @@
 """Positions, portfolios and the market snapshot they are valued with.
 
 A :class:`Position` is a signed number of contracts of one :class:`~invrisk.instruments.Instrument`
-(spot, perpetual, dated future or option; linear or inverse; on any venue). A :class:`Portfolio`
+(spot, perpetual, dated future or option; linear or inverse; on any venue; or liquidity in an
+AMM pool range, :mod:`invrisk.risk.lp`). A :class:`Portfolio`
 is an ordered set of positions with distinct labels. A :class:`MarketSnapshot` holds what
 valuing them needs at one instant: the index of every underlying coin, a fitted
 :class:`~invrisk.surface.VolSurface` per coin for options, and the marks of spot, perpetual and
@@ -109,7 +110,9 @@ class Position:
         What is held.
     contracts
         Signed number of contracts (positive long, finite). One contract is
-        ``instrument.contract_size`` units of ``instrument.contract_currency``.
+        ``instrument.contract_size`` units of ``instrument.contract_currency``. For an AMM
+        liquidity position (``instrument.kind == "lp"``, see :mod:`invrisk.risk.lp`) it is the
+        liquidity L >= 0 in sqrt(base x quote) human units.
     label
         A unique id within a portfolio; default ``"venue:name"`` (or the name without a venue).
     entry_price
@@ -143,6 +146,12 @@ class Position:
                 f"position {self.label!r}: contracts", self.contracts, "a finite number"
             )
         object.__setattr__(self, "contracts", contracts)
+        if inst.is_lp and contracts < 0.0:
+            raise InvalidArgumentError(
+                f"position {self.label!r}: contracts (liquidity)",
+                self.contracts,
+                "a liquidity >= 0 (an LP position cannot be short)",
+            )
         if inst.quote not in USD_LIKE:
             raise InvalidArgumentError(
                 f"position {self.label!r}: instrument.quote",
@@ -297,7 +306,8 @@ class MarketSnapshot:
     marks
         Mark prices of spot, perpetual and futures contracts (price units), keyed by
         ``"venue:name"`` or by ``name`` (the venue-qualified key is looked up first). Spot
-        instruments without a mark are valued at their coin's index. NaN means "no mark".
+        instruments without a mark are valued at their coin's index, and so are LP positions
+        (whose mark is the pool price, quote per base). NaN means "no mark".
     option_quotes
         Optional exchange marks of listed options, keyed like ``marks``. A quoted option is
         valued on the quote's forward and vol; the difference between the quote's vol and the
