@@ -472,6 +472,11 @@ def _print_venues(vr: VenueReport) -> None:
             f.venue, f"{f.loss_usd:,.0f}", f"{f.recovered_usd:,.0f}", f"{f.delta_before_usd:,.0f}",
             f"{f.delta_after_usd:,.0f}",
         )  # fmt: skip
+    for f in vr.chain_halts:
+        ft.add_row(
+            f"chain {f.venue} halts", f"{f.loss_usd:,.0f}", f"{f.recovered_usd:,.0f}",
+            f"{f.delta_before_usd:,.0f}", f"{f.delta_after_usd:,.0f}",
+        )  # fmt: skip
     console.print(ft)
     console.print(
         f"stablecoin de-peg of {depeg:+.1%}: loss "

@@ -201,3 +201,30 @@ def test_assess_venues_gathers_the_pieces() -> None:
     assert vr.depeg_loss_usd == {"USDC": 0.0, "USDT": pytest.approx(1e4)}
     assert vr.limits is not None and vr.limits.breaches == ("deribit gross",)
     assert json.loads(json.dumps(vr.to_dict()))["failures"][0]["venue"] == "deribit"
+
+
+def test_chain_halt_loses_every_venue_on_the_chain() -> None:
+    """Two protocols on one chain and an exchange: the halt takes both protocols at the chain's
+    recovery (its own spec's, else the type default), and leaves the exchange's delta."""
+    from invrisk.risk.venues import assess_venues, chain_halt
+
+    book, market = hedged_book()
+    g = portfolio_greeks(book, market)
+    specs = {
+        "deribit": VenueSpec(name="deribit", type="cex"),
+        "binance": VenueSpec(name="binance", type="defi", chain="ethereum", collateral_usd=1e5),
+        "aave": VenueSpec(name="aave", type="defi", chain="ethereum", collateral_usd=4e5),
+    }
+    rows = {r.venue: r for r in venue_exposures(g, specs)}
+    claim = rows["binance"].at_risk_usd + rows["aave"].at_risk_usd
+    h = chain_halt(g, specs, "ethereum")
+    rec = DEFAULT_VENUE_TYPES["chain"][1]
+    assert h.loss_usd == pytest.approx((1 - rec) * claim) and h.recovered_usd == pytest.approx(
+        rec * claim
+    )
+    assert h.delta_after_usd == pytest.approx(rows["deribit"].delta_usd)
+    own = {**specs, "ethereum": VenueSpec(name="ethereum", type="chain", recovery=0.5)}
+    assert chain_halt(g, own, "ethereum").loss_usd == pytest.approx(0.5 * claim)
+    assert [c.venue for c in assess_venues(g, specs).chain_halts] == ["ethereum"]
+    with pytest.raises(InvalidArgumentError, match="chain"):
+        chain_halt(g, specs, "solana")

@@ -169,7 +169,11 @@ def _venue_section(v: VenueReport, chart: Any) -> list[str]:
         "<h2>Venues</h2>",
         _html.records_table([dataclasses.asdict(r) for r in v.exposures], _VENUE_COLUMNS, left=2),
         chart(_venue_figure(v), "invrisk-risk-venues"),
-        _html.records_table([dataclasses.asdict(f) for f in v.failures], _FAILURE_COLUMNS),
+        _html.records_table(
+            [dataclasses.asdict(f) for f in v.failures]
+            + [{**dataclasses.asdict(f), "venue": f"chain {f.venue} halts"} for f in v.chain_halts],
+            _FAILURE_COLUMNS,
+        ),
         f"<p>Stablecoin de-peg of {v.depeg_move:+.1%}: loss {_html.esc(depeg)}.</p>",
     ]
     if v.limits is not None:

@@ -18,6 +18,10 @@ Stresses:
 - :func:`venue_failure` — the venue fails: its claim is paid at the recovery rate and its
   positions are gone; the positions elsewhere remain, so the book's delta becomes the delta of
   the rest (a hedge held on the failed venue is lost: ``delta_after_usd``);
+- :func:`chain_halt` — a chain halts (or its bridge fails): every venue that runs on it
+  (``chain = "<name>"``) is lost at the chain's recovery rate (the ``chain`` venue's own spec
+  when the file has one, else the ``chain`` type's default), all at once: the loss, what is
+  recovered and the delta left, as for one venue;
 - :func:`stablecoin_depeg` — a stablecoin loses ``move`` of its value: every balance held in it
   loses ``move × amount``;
 - :func:`depeg_from_prices` — the de-peg a price history shows (lowest USD value of the coin).
@@ -59,6 +63,7 @@ __all__ = [
     "VenueSpec",
     "VenueType",
     "assess_venues",
+    "chain_halt",
     "depeg_from_prices",
     "load_venues",
     "stablecoin_depeg",
@@ -97,6 +102,9 @@ class VenueSpec(BaseModel):
     withdrawal_delay_days: float = Field(0.0, ge=0.0)
     collateral_usd: float = Field(0.0, ge=0.0)
     holdings: dict[str, float] = Field(default_factory=dict)
+    chain: str | None = Field(
+        None, min_length=1, description="the chain a DeFi protocol or wallet runs on"
+    )
 
     @property
     def pd(self) -> float:
@@ -127,7 +135,8 @@ class VenueExposure:
 
 @dataclass(frozen=True, slots=True)
 class VenueFailure:
-    """The loss if ``venue`` fails now, and the book's delta before and after."""
+    """The loss if ``venue`` fails now (or, for a chain halt, every venue on the chain
+    ``venue``), and the book's delta before and after."""
 
     venue: str
     loss_usd: float
@@ -214,6 +223,32 @@ def venue_failure(
     )
 
 
+def chain_halt(
+    greeks: PortfolioGreeks, venues: Mapping[str, VenueSpec], chain: str
+) -> VenueFailure:
+    """Every venue on ``chain`` (and the chain's own venue, if listed) lost at once at the
+    chain's recovery rate (see the module docstring)."""
+    on_chain = [n for n, v in venues.items() if v.chain == chain or n == chain]
+    if not on_chain:
+        chains = sorted(
+            {v.chain for v in venues.values() if v.chain}
+            | {n for n, v in venues.items() if v.type == "chain"}
+        )
+        raise InvalidArgumentError("chain", chain, f"one of the chains named: {chains}")
+    spec = venues.get(chain)
+    rec = spec.recovery_rate if spec is not None else DEFAULT_VENUE_TYPES["chain"][1]
+    rows = {r.venue: r for r in venue_exposures(greeks, venues)}
+    at_risk = sum(rows[n].at_risk_usd for n in on_chain)
+    total_delta = float(np.sum(greeks.delta_usd))
+    return VenueFailure(
+        venue=chain,
+        loss_usd=(1.0 - rec) * at_risk,
+        recovered_usd=rec * at_risk,
+        delta_before_usd=total_delta,
+        delta_after_usd=total_delta - sum(rows[n].delta_usd for n in on_chain),
+    )
+
+
 def stablecoin_depeg(venues: Mapping[str, VenueSpec], *, coin: str, move: float) -> float:
     """USD loss (positive) of every balance of ``coin`` held on the venues if it moves by
     ``move`` (e.g. -0.12 for a drop to 0.88 USD)."""
@@ -242,6 +277,7 @@ class VenueReport:
     depeg_move: float
     depeg_loss_usd: Mapping[str, float]
     limits: LimitsReport | None = None
+    chain_halts: tuple[VenueFailure, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON (USD)."""
@@ -250,6 +286,7 @@ class VenueReport:
         return {
             "venues": [asdict(r) for r in self.exposures],
             "failures": [asdict(f) for f in self.failures],
+            "chain_halts": [asdict(f) for f in self.chain_halts],
             "depeg_move": self.depeg_move,
             "depeg_loss_usd": dict(self.depeg_loss_usd),
             "limits": None if self.limits is None else self.limits.to_records(),
@@ -266,11 +303,14 @@ def assess_venues(
 ) -> VenueReport:
     """Exposure per venue, the failure of each venue in turn, a de-peg of each stablecoin by
     ``depeg_move`` (default -12.5%: USDC's low against USD on 2023-03-11, see
-    :func:`depeg_from_prices`) and, with ``limits``, the limit check of the book."""
+    :func:`depeg_from_prices`), a halt of each chain named (:func:`chain_halt`) and, with
+    ``limits``, the limit check of the book."""
+    chains = sorted({v.chain for v in venues.values() if v.chain})
     return VenueReport(
         exposures=tuple(venue_exposures(greeks, venues)),
         failures=tuple(venue_failure(greeks, venues, name) for name in venues),
         depeg_move=depeg_move,
         depeg_loss_usd={c: stablecoin_depeg(venues, coin=c, move=depeg_move) for c in stablecoins},
         limits=None if limits is None else limits.check(greeks),
+        chain_halts=tuple(chain_halt(greeks, venues, c) for c in chains),
     )
