@@ -214,3 +214,35 @@ def test_bad_lp_input_is_named() -> None:
 
     with pytest.raises(InvalidArgumentError, match="LP only"):
         dataclasses.replace(perp, price_lower=1.0, price_upper=2.0)
+
+
+def test_lp_rows_in_a_positions_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``LP:<COIN>/<QUOTE>:<lo>-<hi>`` rows read into the same positions as lp_position (the
+    worked position), v2 as ``0-inf``; malformed rows name the file, the row and the field."""
+    from invrisk.errors import DataError
+    from invrisk.risk import read_positions
+
+    path = tmp_path / "book.csv"
+    path.write_text(
+        "venue,instrument,contracts,label\n"
+        "uniswap_v3,LP:ETH/USDC:3000-5000,500,\n"
+        "uniswap_v2,LP:ETH/USDC:0-inf,10,v2\n",
+        encoding="utf-8",
+    )
+    book = read_positions(path)
+    g = portfolio_greeks(book, _market())
+    ref = portfolio_greeks(Portfolio([_lp()]), _market())
+    np.testing.assert_allclose(g.value_usd[0], ref.value_usd[0], rtol=1e-14)
+    np.testing.assert_allclose(g.delta_coin[0], ref.delta_coin[0], rtol=1e-14)
+    assert g.venue == ("uniswap_v3", "uniswap_v2") and g.underlying == ("ETH", "ETH")
+    assert g.value_usd[1] == pytest.approx(2 * 10 * math.sqrt(P), rel=1e-12)  # v2: 2 L sqrt(P)
+    for bad, word in (
+        ("uniswap_v3,LP:ETH/USDC:5000-3000,500,", "price_upper"),
+        ("uniswap_v3,LP:ETH-USDC-3000-5000,500,", "LP:<COIN>/<QUOTE>"),
+        ("uniswap_v3,LP:ETH/USDC:a-b,500,", "numeric"),
+        ("uniswap_v3,LP:ETH/USDC:3000-5000,-1,", "liquidity"),
+    ):
+        path.write_text(f"venue,instrument,contracts,label\n{bad}\n", encoding="utf-8")
+        with pytest.raises(DataError, match=word) as info:
+            read_positions(path)
+        assert "row 1" in str(info.value) and "book.csv" in str(info.value)

@@ -22,8 +22,12 @@ venue           yes       lower-case venue id; ``deribit`` names are parsed with
                           :func:`~invrisk.instruments.parse_deribit` (``BTC-27JUN25-60000-C``,
                           ``BTC-PERPETUAL``, ``BTC_USDC-PERPETUAL``...), any other venue's
                           with :func:`~invrisk.instruments.parse_ccxt` (``BTC/USDT:USDT``)
-instrument      yes       the venue's instrument name or the ccxt unified symbol
-contracts       yes       signed number of contracts, positive long
+instrument      yes       the venue's instrument name or the ccxt unified symbol; an AMM
+                          liquidity position is ``LP:<COIN>/<QUOTE>:<lower>-<upper>``
+                          (``LP:ETH/USDC:1800-2600``; ``0-inf`` is the full range, a v2
+                          position) on the protocol as venue (``uniswap_v3``)
+contracts       yes       signed number of contracts, positive long; for an LP the
+                          liquidity L >= 0 (sqrt(coin x quote) units, see invrisk.amm)
 label           no        unique position id (default ``venue:instrument``)
 entry_price     no        futures and perpetuals only: the average entry price (price units);
                           empty means "entered at the valuation snapshot's mark"
@@ -547,6 +551,8 @@ def _position_from_row(row: Mapping[str, Any], path: str, i: int) -> Position:
     entry = _number(row, "entry_price", path, i, who)
     size = _number(row, "contract_size", path, i, who)
     try:
+        if name[:3].upper() == "LP:":
+            return _lp_from_row(venue, name, contracts, label, size, who)
         if venue == "deribit":
             inst = parse_deribit(name, contract_size=size)
         else:
@@ -554,3 +560,35 @@ def _position_from_row(row: Mapping[str, Any], path: str, i: int) -> Position:
         return Position(instrument=inst, contracts=contracts or 0.0, label=label, entry_price=entry)
     except InvalidArgumentError as exc:
         raise DataError(f"position {who!r}: {exc}", path=path, row=i) from exc
+
+
+def _lp_from_row(
+    venue: str, name: str, contracts: float | None, label: str, size: float | None, who: str
+) -> Position:
+    """``LP:<COIN>/<QUOTE>:<lower>-<upper>`` (see the module docstring)."""
+    from invrisk.risk.lp import lp_position
+
+    parts = name.split(":")
+    pair = parts[1].split("/") if len(parts) == 3 else []
+    bounds = parts[2].split("-") if len(parts) == 3 else []
+    if len(pair) != 2 or len(bounds) != 2 or not all(pair):
+        raise InvalidArgumentError(
+            "instrument", name, "LP:<COIN>/<QUOTE>:<lower>-<upper>, e.g. LP:ETH/USDC:1800-2600"
+        )
+    try:
+        lower, upper = float(bounds[0]), float(bounds[1])
+    except ValueError as exc:
+        raise InvalidArgumentError("instrument", name, "numeric range bounds") from exc
+    if size is not None:
+        raise InvalidArgumentError("contract_size", size, "empty for an LP (L is the size)")
+    if contracts is None:
+        raise InvalidArgumentError("contracts", who, "the liquidity L of the LP")
+    return lp_position(
+        liquidity=contracts,
+        price_lower=lower,
+        price_upper=upper,
+        venue=venue,
+        base=pair[0].upper(),
+        quote=pair[1].upper(),
+        label=label,
+    )
