@@ -57,6 +57,7 @@ from invrisk.amm.ranges import RangeChoice, RangeEconomics, optimal_range, range
 from invrisk.amm.summary import DEFAULT_MOVES, LpPositionSummary, lp_position_summary
 from invrisk.amm.v2 import (
     V2Position,
+    v2_amount_out,
     v2_amounts,
     v2_greeks,
     v2_impermanent_loss,
@@ -111,6 +112,7 @@ __all__ = [
     "range_economics",
     "simulate_lvr",
     "tick_from_price",
+    "v2_amount_out",
     "v2_amounts",
     "v2_greeks",
     "v2_impermanent_loss",

@@ -24,12 +24,39 @@ from invrisk.errors import InvalidArgumentError
 
 __all__ = [
     "V2Position",
+    "v2_amount_out",
     "v2_amounts",
     "v2_greeks",
     "v2_impermanent_loss",
     "v2_liquidity_from_reserves",
     "v2_value",
 ]
+
+
+def v2_amount_out(
+    *, amount_in: ArrayLike, reserve_in: ArrayLike, reserve_out: ArrayLike, fee: float = 0.003
+) -> FloatOrArray:
+    """Tokens out of a constant-product pool for ``amount_in`` (same units as the reserves).
+
+    The input is charged ``fee`` (0.3% in Uniswap v2) and the rest keeps the product constant:
+    ``out = a (1 − f) R_out / (R_in + a (1 − f))`` (Adams et al. 2020, §3.2.1; the pair
+    contract checks ``(x·1000 − 3·a_in)·y' >= x·y·1000`` and the router's ``getAmountOut``
+    computes this in integers, rounding down). The marginal price before the trade is
+    ``(1 − f) R_out / R_in``; the execution price falls as ``amount_in`` grows.
+
+    Examples
+    --------
+    >>> round(v2_amount_out(amount_in=1.0, reserve_in=100.0, reserve_out=200.0), 6)
+    1.974316
+    """
+    a = as_float("amount_in", amount_in, lower=0.0, strict=False)
+    r_in = as_float("reserve_in", reserve_in, lower=0.0)
+    r_out = as_float("reserve_out", reserve_out, lower=0.0)
+    if not (isinstance(fee, int | float) and 0.0 <= fee < 1.0):
+        raise InvalidArgumentError("fee", fee, "a fraction in [0, 1)")
+    broadcast_shape(amount_in=a, reserve_in=r_in, reserve_out=r_out)
+    net = a * (1.0 - fee)
+    return out(net * r_out / (r_in + net))
 
 
 def v2_amounts(*, liquidity: ArrayLike, price: ArrayLike) -> TokenAmounts:
