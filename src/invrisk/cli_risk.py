@@ -455,13 +455,14 @@ def _print_venues(vr: VenueReport) -> None:
         "at risk",
         "exp. loss/yr",
         "delta",
+        "withdraw days",
     ):
         t.add_column(head, justify="left" if head in ("venue", "type") else "right")
     for r in rows:
         money = (r.gross_value_usd, r.net_value_usd, r.collateral_usd, r.at_risk_usd)
         t.add_row(
             r.venue, r.type, str(r.positions), *(f"{v:,.0f}" for v in money),
-            f"{r.expected_loss_usd:,.0f}", f"{r.delta_usd:,.0f}",
+            f"{r.expected_loss_usd:,.0f}", f"{r.delta_usd:,.0f}", f"{r.withdrawal_delay_days:g}",
         )  # fmt: skip
     console.print(t)
     ft = Table(title="If the venue fails now")

@@ -167,6 +167,7 @@ def test_venues_command(tmp_path: Path) -> None:
     doc = json.loads(result.output)
     rows = {r["venue"]: r for r in doc["venues"]}
     assert set(rows) == {"deribit", "binance"} and rows["deribit"]["positions"] == 12
+    assert rows["binance"]["withdrawal_delay_days"] == 1.0  # from the venues file
     fails = {f["venue"]: f for f in doc["failures"]}
     # losing a venue leaves the book with the delta of the other venue's positions
     assert fails["deribit"]["delta_after_usd"] == pytest.approx(rows["binance"]["delta_usd"])

@@ -131,6 +131,7 @@ _VENUE_COLUMNS: list[_html.Column] = [
     ("at_risk_usd", "claim at risk USD", ",.0f"),
     ("expected_loss_usd", "expected loss USD / yr", ",.0f"),
     ("delta_usd", "delta USD", ",.0f"),
+    ("withdrawal_delay_days", "withdrawal days", ",.1f"),
 ]
 _FAILURE_COLUMNS: list[_html.Column] = [
     ("venue", "venue fails", ""),

@@ -11,7 +11,9 @@ failure, and how long withdrawals take. :func:`venue_exposures` puts the book's 
 - ``at_risk_usd`` — ``max(collateral + net value, 0)``: the claim on the venue if it fails now
   (what the venue owes us; a negative claim is not lost);
 - ``expected_loss_usd`` — ``failure_prob_per_year × (1 − recovery) × at_risk_usd`` over a year;
-- ``delta_usd`` — the net delta held there.
+- ``delta_usd`` — the net delta held there;
+- ``withdrawal_delay_days`` — how long moving assets out takes (from the spec): how long the
+  claim stays exposed after deciding to leave.
 
 Stresses:
 
@@ -131,6 +133,7 @@ class VenueExposure:
     at_risk_usd: float
     expected_loss_usd: float
     delta_usd: float
+    withdrawal_delay_days: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +203,7 @@ def venue_exposures(
                 at_risk_usd=at_risk,
                 expected_loss_usd=spec.pd * (1.0 - spec.recovery_rate) * at_risk,
                 delta_usd=float(np.sum(greeks.delta_usd[sel])),
+                withdrawal_delay_days=spec.withdrawal_delay_days,
             )
         )
     return rows
