@@ -1,8 +1,9 @@
 """The trading runtime: feed -> strategy -> order manager -> RiskGuard -> gateway, journaled.
 
 :class:`Runtime` runs the same :class:`~invrisk.strategy.Strategy` object as the backtester
-against a gateway (:class:`~invrisk.live.paper.PaperGateway` today; a venue gateway offers the
-same methods). One asyncio task consumes market batches and, after each:
+against a :class:`~invrisk.live.gateway.Gateway` (:class:`~invrisk.live.paper.PaperGateway`
+or :class:`~invrisk.live.ccxt_gateway.CcxtGateway`). One asyncio task consumes market batches
+and, after each:
 
 1. applies the batch to its own L2 book per instrument (the strategy sees what the runtime
    received, not the venue's internals);
@@ -27,6 +28,16 @@ own when ``auto_resume_after_s`` is set: once the feed has been flowing again fo
 no new order is sent for ``backoff_s`` of feed time (the venue's ``retry_after_s`` if larger),
 doubling on each further rate-limit error up to ``max_backoff_s`` and reset by the next order
 that goes through; cancels are still sent.
+
+**Reconnect**: each time the gateway's link comes back (``gateway.reconnects`` grows) the
+runtime reconciles its live orders with the venue before anything else: it asks the gateway
+to :meth:`~invrisk.live.gateway.Gateway.sync` (the fills missed while disconnected are then
+booked, each once by fill id), marks cancelled the orders the venue no longer holds, sends
+again the cancels the venue did not get, and cancels any order of ours the venue holds that
+the runtime does not consider live; a new order is never re-sent, so the venue never holds a
+duplicate. A halt caused by the disconnect (a refused order or cancel) holds until the
+operator resumes, or, when ``auto_resume_after_s`` is set, until the link has been back and
+reconciled and the feed has flowed for that long.
 """
 
 from __future__ import annotations
@@ -43,12 +54,21 @@ import numpy as np
 from invrisk.data.events import EVENT_DTYPE, EventArray
 from invrisk.errors import InvalidArgumentError, RateLimitError
 from invrisk.instruments import Instrument
-from invrisk.live.paper import OrderEvent, PaperGateway
+from invrisk.live.gateway import Gateway
+from invrisk.live.paper import OrderEvent
 from invrisk.market.book import L2Book
 from invrisk.order_manager import CancelOrder, NewOrder, OrderManager, OrderStatus
 from invrisk.risk.limits import RiskGuard, TradingState
 from invrisk.store.journal import Journal
-from invrisk.strategy import AccountView, Context, Fill, InstrumentView, MarketView, Strategy
+from invrisk.strategy import (
+    AccountView,
+    Context,
+    Fill,
+    InstrumentView,
+    MarketView,
+    Strategy,
+    TimeInForce,
+)
 
 __all__ = ["Runtime", "RuntimeSummary"]
 
@@ -76,7 +96,8 @@ class Runtime:
     strategy, instruments
         The strategy and the instruments of the feed (index = the events' ``instrument``).
     gateway
-        Where orders go and market data and order events come from.
+        Where orders go and market data and order events come from (any
+        :class:`~invrisk.live.gateway.Gateway`).
     guard
         The pre-trade RiskGuard (None: accept every order; the automatic halts then only
         cancel orders and stop deciding).
@@ -93,7 +114,8 @@ class Runtime:
         The reject-storm threshold and the rate-limit backoff (see the module docstring).
     auto_resume_after_s
         Resume a stale-data halt after the feed has been flowing again this long (feed
-        seconds); None (default): only the operator resumes.
+        seconds), and a disconnect halt once the link is back, reconciled, and the feed has
+        flowed this long; None (default): only the operator resumes.
     snapshot_interval_s
         Journal each instrument's position, cash, equity and mark every this many feed
         seconds (None: never).
@@ -104,7 +126,7 @@ class Runtime:
         *,
         strategy: Strategy,
         instruments: Sequence[Instrument],
-        gateway: PaperGateway,
+        gateway: Gateway,
         guard: RiskGuard | None = None,
         journal: Journal | None = None,
         decision_interval_ns: int = 100_000_000,
@@ -167,6 +189,9 @@ class Runtime:
         self.snapshot_ns = None if snapshot_interval_s is None else round(snapshot_interval_s * 1e9)
         self._stale_since: int | None = None  # feed time the feed came back after a stale halt
         self._stale_halt = False
+        self._link_halt = False  # halted because the gateway refused an order or a cancel
+        self._reconnects_seen = int(gateway.reconnects)
+        self.reconciliations: list[dict[str, tuple[int, ...]]] = []
         self._next_snapshot = -1
         self._halted = False  # the runtime's own halt flag, used when there is no RiskGuard
         self.measure_latency = bool(measure_latency)
@@ -201,6 +226,10 @@ class Runtime:
             on_event=j.on_order_event,
             first_order_id=rec.next_order_id,
         )
+        # fills the venue gateway fetched in its last sync (missed while we were down) are
+        # booked first, each once by fill id, before an order is declared gone
+        for e in self.gateway.take_order_events():
+            self._on_order_event(e)
         report = reconcile_orders(rec.open_orders, self.gateway.open_order_ids())
         now = self.gateway.now_ns
         for oid in report.missing_at_venue:
@@ -247,6 +276,9 @@ class Runtime:
                 pending = None
             if self.measure_latency:
                 self._t_batch = time.perf_counter_ns()
+            if gw.reconnects != self._reconnects_seen and gw.connected:
+                self._reconnects_seen = gw.reconnects
+                await self._reconcile_after_reconnect()
             self._apply(batch)
             await self._deliver()
             if self._storm:
@@ -490,6 +522,7 @@ class Runtime:
             try:
                 await gw.cancel(action)
             except ConnectionError as exc:
+                self._link_halt = True
                 await self._halt(f"gateway refused a cancel: {exc}")
             return
         if now < self._backoff_until:  # backing off after a rate limit: not sent
@@ -510,10 +543,57 @@ class Runtime:
             self._backoff = min(2 * self._backoff, self.max_backoff_ns)
         except ConnectionError as exc:
             self.om.on_reject(action.order_id, reason="gateway_disconnected", now_ns=now)
+            self._link_halt = True
             await self._halt(f"gateway refused an order: {exc}")
 
+    async def _reconcile_after_reconnect(self) -> None:
+        """The link came back: book the missed fills, then settle our orders with the venue
+        (see the module docstring). Recorded in ``reconciliations``."""
+        gw = self.gateway
+        try:
+            await gw.sync()
+        except ConnectionError:  # dropped again: the next reconnect reconciles
+            return
+        await self._deliver()
+        now = gw.now_ns
+        venue = set(gw.open_order_ids())
+        live = {o.order_id: o for o in self.om.live_orders()}
+        gone = sorted(oid for oid in live if oid not in venue)
+        with self._batch():
+            for oid in gone:
+                if live[oid].tif == TimeInForce.IOC:
+                    self.om.on_expired(oid, now_ns=now)
+                else:
+                    self.om.on_cancel_ack(oid, now_ns=now)
+                gw.release(oid)
+        recancel = sorted(
+            oid for oid, o in live.items() if oid in venue and o.status == OrderStatus.PENDING_CANCEL
+        )
+        unknown = sorted(oid for oid in venue if oid not in live)
+        for oid in recancel + unknown:
+            inst = live[oid].instrument if oid in live else self._instrument_of(oid)
+            with contextlib.suppress(ConnectionError):
+                await gw.cancel(CancelOrder(oid, inst))
+        self.reconciliations.append(
+            {
+                "missing_at_venue": tuple(gone),
+                "cancels_resent": tuple(recancel),
+                "unknown_at_venue": tuple(unknown),
+            }
+        )
+        if self._link_halt:
+            self._stale_halt = True  # resumes like a stale-data halt once the feed flows
+            self._stale_since = None
+            self._link_halt = False
+
+    def _instrument_of(self, order_id: int) -> int:
+        with contextlib.suppress(InvalidArgumentError):
+            return self.om.order(order_id).instrument
+        row = self.journal.order_of(order_id) if self.journal is not None else None
+        return int(row["instrument"]) if row is not None else 0
+
     def _maybe_resume(self, now: int) -> None:
-        if not self._stale_halt:
+        if not self._stale_halt or self._link_halt:
             return
         if self._stale_since is None:
             self._stale_since = now
@@ -524,7 +604,7 @@ class Runtime:
         self._halted = False
         cause = (
             f"auto resume: feed flowing again for {(now - self._stale_since) / 1e9:g} s "
-            "after a stale-data halt"
+            "after a stale-data or disconnect halt"
         )
         guard = self.guard
         before = guard.state.name if guard is not None else "HALTED"
