@@ -652,6 +652,10 @@ class FakeDeribit:
             if o["order_state"] == "open" and o["instrument_name"] == instrument
         ]
 
+    def subscribed(self, *channels: str) -> bool:
+        """True when some websocket is subscribed to every one of ``channels``."""
+        return any(set(channels) <= st["channels"] for st in self._sockets.values())
+
     def order_calls(self) -> list[dict[str, Any]]:
         """The parameters of every order request received (``private/buy`` and ``sell``)."""
         return [p for m, p in self.calls if m in ("private/buy", "private/sell")]
