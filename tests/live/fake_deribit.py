@@ -24,7 +24,7 @@ e.g. 10028 too_many_requests or 10009 not_enough_funds).
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -168,7 +168,9 @@ class FakeDeribit:
         else:
             book[price] = amount
         entry = [[action, price, amount]]
-        await self._publish_book_change(inst, entry if side == "bid" else [], entry if side == "ask" else [])
+        await self._publish_book_change(
+            inst, entry if side == "bid" else [], entry if side == "ask" else []
+        )
 
     async def trade(self, instrument: str, *, direction: str, price: float, amount: float) -> None:
         """Another participant trades ``amount`` at ``price`` (``direction`` the aggressor's side):
@@ -224,11 +226,8 @@ class FakeDeribit:
         self, state: dict[str, Any], method: str, params: dict[str, Any]
     ) -> tuple[Any, list[str]]:
         if method == "public/auth":
-            sig = hmac.new(
-                self._secret.encode(),
-                f"{params.get('timestamp')}\n{params.get('nonce')}\n{params.get('data', '')}".encode(),
-                hashlib.sha256,
-            ).hexdigest()
+            signed = f"{params.get('timestamp')}\n{params.get('nonce')}\n{params.get('data', '')}"
+            sig = hmac.new(self._secret.encode(), signed.encode(), hashlib.sha256).hexdigest()
             if params.get("client_id") != self.api_key or not hmac.compare_digest(
                 sig, str(params.get("signature"))
             ):
@@ -258,13 +257,15 @@ class FakeDeribit:
 
     async def _send(self, ws: web.WebSocketResponse, message: dict[str, Any]) -> None:
         if not ws.closed:
-            try:
+            with contextlib.suppress(ConnectionError):
                 await ws.send_str(json.dumps(message))
-            except ConnectionError:
-                pass
 
     async def _publish(self, channel: str, data: Any) -> None:
-        msg = {"jsonrpc": "2.0", "method": "subscription", "params": {"channel": channel, "data": data}}
+        msg = {
+            "jsonrpc": "2.0",
+            "method": "subscription",
+            "params": {"channel": channel, "data": data},
+        }
         for ws, state in list(self._sockets.items()):
             if channel in state["channels"]:
                 await self._send(ws, msg)
@@ -284,7 +285,11 @@ class FakeDeribit:
         }
         await self._send(
             ws,
-            {"jsonrpc": "2.0", "method": "subscription", "params": {"channel": channel, "data": data}},
+            {
+                "jsonrpc": "2.0",
+                "method": "subscription",
+                "params": {"channel": channel, "data": data},
+            },
         )
 
     async def _publish_book_change(
@@ -517,7 +522,9 @@ class FakeDeribit:
         inst = self._inst(p)
         amount = float(p.get("amount", "nan"))
         price = float(p.get("price", "nan"))
-        if not (amount > 0 and math.isclose(amount / inst.min_amount, round(amount / inst.min_amount))):
+        if not (
+            amount > 0 and math.isclose(amount / inst.min_amount, round(amount / inst.min_amount))
+        ):
             raise _RpcError(10002, "qty_too_low" if amount < inst.min_amount else "invalid_amount")
         if not math.isclose(price / inst.tick, round(price / inst.tick)):
             raise _RpcError(10043, "price_wrong_tick")

@@ -22,8 +22,15 @@ from invrisk.live.credentials import Credentials, load_credentials
 from invrisk.live.paper import OrderEvent
 from invrisk.order_manager import CancelOrder, NewOrder
 from invrisk.store import Journal
-from invrisk.strategy import AccountView, Context, Decision, Fill, MarketView, QuoteTarget
-from invrisk.strategy import TimeInForce as TIF
+from invrisk.strategy import (
+    AccountView,
+    Context,
+    Decision,
+    Fill,
+    MarketView,
+    QuoteTarget,
+    TimeInForce,
+)
 from tests.live.fake_deribit import FakeDeribit
 
 PERP = parse_deribit("BTC-PERPETUAL")  # inverse: 1 contract = 10 USD, tick 0.5
@@ -149,7 +156,9 @@ def our_trades(fake: FakeDeribit, prefix: str = "t1-") -> list[dict[str, Any]]:
 
 
 def venue_position(fake: FakeDeribit) -> float:
-    return sum((1 if t["direction"] == "buy" else -1) * t["amount"] / 10.0 for t in our_trades(fake))
+    return sum(
+        (1 if t["direction"] == "buy" else -1) * t["amount"] / 10.0 for t in our_trades(fake)
+    )
 
 
 # -- the protocol ---------------------------------------------------------------------------------
@@ -219,7 +228,7 @@ def test_order_round_trip_ack_fill_cancel_with_the_venue_trade_ids() -> None:
     async def main() -> None:
         async with venue() as (fake, gw):
             got = Collect(gw)
-            await gw.submit(NewOrder(7, 0, 1, 49_999.5, 3.0, TIF.POST_ONLY, "quote"))
+            await gw.submit(NewOrder(7, 0, 1, 49_999.5, 3.0, TimeInForce.POST_ONLY, "quote"))
             (ack,) = await until(lambda: got("ack"))
             assert ack.order_id == 7
             sent = fake.order_calls()[-1]
@@ -235,7 +244,7 @@ def test_order_round_trip_ack_fill_cancel_with_the_venue_trade_ids() -> None:
             (cancelled,) = await until(lambda: got("cancelled"))
             assert cancelled.order_id == 7 and fake.open_orders() == []
             # an IOC that crosses the book: a taker fill, the rest expires
-            await gw.submit(NewOrder(8, 0, 1, 50_010.0, 150.0, TIF.IOC, "hedge"))
+            await gw.submit(NewOrder(8, 0, 1, 50_010.0, 150.0, TimeInForce.IOC, "hedge"))
             fills = await until(lambda: got("fill", 2))
             (expired,) = await until(lambda: got("expired"))
             assert fills[-1].order_id == 8 and fills[-1].qty == 100.0 and not fills[-1].is_maker
@@ -253,8 +262,10 @@ def test_venue_rejects_become_reject_events_with_the_reason() -> None:
         async with venue() as (fake, gw):
             got = Collect(gw)
             fake.fail_next("private/buy", 10009, "not_enough_funds")
-            await gw.submit(NewOrder(1, 0, 1, 49_000.0, 1.0, TIF.GTC, "quote"))
-            await gw.submit(NewOrder(2, 0, 1, 50_010.0, 1.0, TIF.POST_ONLY, "quote"))  # crosses
+            await gw.submit(NewOrder(1, 0, 1, 49_000.0, 1.0, TimeInForce.GTC, "quote"))
+            await gw.submit(
+                NewOrder(2, 0, 1, 50_010.0, 1.0, TimeInForce.POST_ONLY, "quote")
+            )  # crosses
             rejects = await until(lambda: got("reject", 2))
             assert rejects[0].order_id == 1 and "not_enough_funds" in rejects[0].reason
             assert rejects[1].order_id == 2 and "post_only_reject" in rejects[1].reason
@@ -272,7 +283,7 @@ def test_rate_limit_error_raises_and_the_runtime_backs_off(tmp_path: Path) -> No
         async with venue() as (fake, gw):
             fake.fail_next("private/buy", 10028, "too_many_requests")
             with pytest.raises(RateLimitError, match="deribit: rate limit: too_many_requests"):
-                await gw.submit(NewOrder(1, 0, 1, 49_000.0, 1.0, TIF.GTC, "quote"))
+                await gw.submit(NewOrder(1, 0, 1, 49_000.0, 1.0, TimeInForce.GTC, "quote"))
             j = open_journal(tmp_path)
             fake.fail_next("private/buy", 10028, "too_many_requests")
             rt = runtime(gw, j, backoff_s=0.3, max_backoff_s=1.0)
@@ -353,7 +364,9 @@ def test_disconnect_and_reconnect_reconcile_without_duplicates_or_lost_fills(
             await until(lambda: gw.reconnects == 1, 10)
             await until(lambda: rt.fills == 1)
             # trading goes on: a new bid replaces the filled one
-            await until(lambda: len(fake.open_orders()) == 2 and rt.guard is None and not rt._halted)
+            await until(
+                lambda: len(fake.open_orders()) == 2 and rt.guard is None and not rt._halted
+            )
             await fake.trade(SYMBOL, direction="buy", price=50_010.0, amount=10.0)
             await until(lambda: rt.fills == 2)
             await until(lambda: len(fake.open_orders()) == 2)
@@ -386,7 +399,9 @@ def test_restart_delivers_the_fills_missed_while_down_before_reconciling(tmp_pat
         fake = FakeDeribit()
         await fake.start()
         await scripted_book(fake)
-        creds = Credentials(venue="deribit", api_key=fake.api_key, api_secret="fake-secret", source="t")
+        creds = Credentials(
+            venue="deribit", api_key=fake.api_key, api_secret="fake-secret", source="t"
+        )
         kw: dict[str, Any] = dict(
             venue="deribit", instruments=[PERP], credentials=creds, api_url=fake.url,
             ws_url=fake.ws_url, label_prefix="r1-", idle_batch_s=0.05,
@@ -500,7 +515,7 @@ def test_disconnected_gateway_refuses_orders_with_a_connection_error() -> None:
             await fake.refuse()
             await until(lambda: not gw.connected)
             with pytest.raises(VenueConnectionError, match="deribit: disconnected"):
-                await gw.submit(NewOrder(1, 0, 1, 49_000.0, 1.0, TIF.GTC, "quote"))
+                await gw.submit(NewOrder(1, 0, 1, 49_000.0, 1.0, TimeInForce.GTC, "quote"))
             assert isinstance(VenueConnectionError("x"), ConnectionError)
             await fake.accept()
             await until(lambda: gw.connected, 10)

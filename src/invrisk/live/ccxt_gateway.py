@@ -307,7 +307,9 @@ class CcxtGateway:
         size = market.get("contractSize")
         if tick is not None and not math.isclose(float(tick), inst.tick_size, rel_tol=1e-9):
             raise InvalidArgumentError(
-                "instruments", inst.name, f"tick size {tick} as at {self.venue}, not {inst.tick_size}"
+                "instruments",
+                inst.name,
+                f"tick size {tick} as at {self.venue}, not {inst.tick_size}",
             )
         if size is not None and not math.isclose(float(size), inst.contract_size, rel_tol=1e-9):
             raise InvalidArgumentError(
@@ -355,7 +357,9 @@ class CcxtGateway:
             _ = self.now_ns
             yield np.array(rows, dtype=EVENT_DTYPE)
 
-    def _push(self, rows: list[tuple[int, int, int, int, float, float, int, int, int, int]]) -> None:
+    def _push(
+        self, rows: list[tuple[int, int, int, int, float, float, int, int, int, int]]
+    ) -> None:
         if rows:
             self._rows.extend(rows)
             self._wake.set()
@@ -472,7 +476,9 @@ class CcxtGateway:
         import ccxt
 
         if not self._connected:
-            raise VenueConnectionError(f"{self.venue}: disconnected, order {order.order_id} not sent")
+            raise VenueConnectionError(
+                f"{self.venue}: disconnected, order {order.order_id} not sent"
+            )
         i = order.instrument
         track = _Track(order.order_id, i, order.tif)
         self._orders[order.order_id] = track
@@ -697,9 +703,7 @@ class CcxtGateway:
         if self._closed:
             return
         if self._connected:
-            log.warning(
-                "%s: connection lost (%s); reconnecting", self.venue, type(exc).__name__
-            )
+            log.warning("%s: connection lost (%s); reconnecting", self.venue, type(exc).__name__)
             self.drops += 1
         self._connected = False
         self._streams_up.clear()

@@ -54,7 +54,7 @@ class Credentials:
 
     __str__ = __repr__
 
-    def __reduce__(self) -> object:  # no pickling: a pickle would carry the secret
+    def __reduce__(self) -> tuple[object, ...]:  # no pickling: a pickle would carry the secret
         raise TypeError("Credentials are not picklable")
 
 

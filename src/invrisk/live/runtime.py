@@ -567,7 +567,9 @@ class Runtime:
                     self.om.on_cancel_ack(oid, now_ns=now)
                 gw.release(oid)
         recancel = sorted(
-            oid for oid, o in live.items() if oid in venue and o.status == OrderStatus.PENDING_CANCEL
+            oid
+            for oid, o in live.items()
+            if oid in venue and o.status == OrderStatus.PENDING_CANCEL
         )
         unknown = sorted(oid for oid in venue if oid not in live)
         for oid in recancel + unknown:
