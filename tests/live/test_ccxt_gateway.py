@@ -521,3 +521,85 @@ def test_disconnected_gateway_refuses_orders_with_a_connection_error() -> None:
             await until(lambda: gw.connected, 10)
 
     run(main())
+
+
+# -- the command line -----------------------------------------------------------------------------
+
+LIVE_CONFIG = """
+[run]
+decision_interval_ms = 50.0
+
+[risk]
+max_position = 5.0          # contracts (10 USD each)
+max_order_qty = 2.0
+price_band = 0.01
+
+[strategy]
+type = "grid"
+n_levels = 1
+step_ticks = 2
+order_qty = 1.0
+q_max = 5.0
+"""
+
+
+def test_run_command_trades_live_against_the_fake_and_refuses_without_limits_or_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``invrisk run CONFIG --venue deribit --api-url URL``: quotes go to the fake under the
+    run's labels, and are cancelled when the run ends; without [risk] or without credentials
+    the command refuses with a message naming what is missing."""
+    import json
+    import threading
+
+    from typer.testing import CliRunner
+
+    from invrisk.cli import app
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    fake = FakeDeribit(api_secret="cli-secret")
+    asyncio.run_coroutine_threadsafe(fake.start(), loop).result(10)
+    asyncio.run_coroutine_threadsafe(scripted_book(fake), loop).result(10)
+    try:
+        cfg = tmp_path / "live.toml"
+        cfg.write_text(LIVE_CONFIG, encoding="utf-8")
+        monkeypatch.setenv("INVRISK_DERIBIT_API_KEY", fake.api_key)
+        monkeypatch.setenv("INVRISK_DERIBIT_API_SECRET", "cli-secret")
+        runner = CliRunner()
+        path = tmp_path / "cli.sqlite"
+        base = ["run", str(cfg), "--venue", "deribit", "--api-url", fake.url]
+        result = runner.invoke(app, [*base, "--duration", "1.5s", "--json", "--journal", str(path)])
+        assert result.exit_code == 0, result.output
+        doc = json.loads(result.output)
+        assert doc["orders_sent"] >= 2 and doc["state"] == "ACTIVE" and doc["fills"] == 0
+        calls = fake.order_calls()
+        prefix = f"ir{doc['run_id'][:8]}-"
+        assert calls and all(c["label"].startswith(prefix) for c in calls)
+        buys = {float(c["price"]) for c in calls if c["type"] == "limit" and "50004" in c["price"]}
+        assert buys and all(50_000 < float(c["price"]) < 50_010 for c in calls)  # inside the book
+        assert fake.open_orders() == []  # cancelled when the run ended
+        with Journal(path) as j:
+            assert len(j.table("orders", doc["run_id"])) == doc["orders_sent"]
+        assert "cli-secret" not in result.output
+
+        no_risk = tmp_path / "norisk.toml"
+        no_risk.write_text(
+            LIVE_CONFIG[: LIVE_CONFIG.index("[risk]")]
+            + LIVE_CONFIG[LIVE_CONFIG.index("[strategy]") :],
+            encoding="utf-8",
+        )
+        bad = runner.invoke(app, ["run", str(no_risk), "--venue", "deribit", "--api-url", fake.url])
+        assert bad.exit_code == 2 and "[risk]" in bad.output, bad.output
+        monkeypatch.delenv("INVRISK_DERIBIT_API_SECRET")
+        bad = runner.invoke(app, [*base])
+        assert bad.exit_code == 2 and "INVRISK_DERIBIT_API_SECRET" in bad.output, bad.output
+        both = runner.invoke(app, [*base, "--paper"])
+        assert both.exit_code == 2 and "exclude" in both.output
+        assert "--testnet" in runner.invoke(app, ["run", "--help"]).output
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.close(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()

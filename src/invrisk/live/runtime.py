@@ -630,6 +630,19 @@ class Runtime:
             rows.append((i, q, self.cash[i], self.cash[i] + held, mid))
         self.journal.record_snapshot(t_ns=now, rows=rows)
 
+    async def cancel_open_orders(self, *, wait_s: float = 2.0) -> int:
+        """End of a session: cancel every live order and wait up to ``wait_s`` wall seconds
+        for the venue's answers (booked like any order event). Returns the orders still live
+        (0 when the venue confirmed every cancel)."""
+        gw = self.gateway
+        await self._cancel_all(gw.now_ns)
+        deadline = time.monotonic() + wait_s
+        while self.om.live_orders() and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+            await self._deliver()
+        await self._deliver()
+        return len(self.om.live_orders())
+
     async def _cancel_all(self, now: int) -> None:
         for c in self.om.cancel_all(now_ns=now):
             # an unreachable venue: reconciliation on reconnect settles these orders
