@@ -19,7 +19,8 @@ published book (it is the scripted liquidity only).
 Fault injection: :meth:`drop_connections` (close every websocket), :meth:`refuse` (stop
 listening, and close anything that still arrives on a kept-alive connection, until
 :meth:`accept`), :meth:`fail_next` (answer the next calls of a method with a Deribit error,
-e.g. 10028 too_many_requests or 10009 not_enough_funds).
+e.g. 10028 too_many_requests or 10009 not_enough_funds), :meth:`lose_response_next` (carry out
+a request, then drop the link instead of answering).
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ class FakeDeribit:
         self.user_trades: list[dict[str, Any]] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []  # every JSON-RPC call received
         self._failures: dict[str, list[tuple[int, str]]] = {}
+        self._lose: dict[str, int] = {}
         self._next_order = 50_000_000
         self._next_trade = 900_000
         self._sockets: dict[web.WebSocketResponse, dict[str, Any]] = {}
@@ -155,6 +157,11 @@ class FakeDeribit:
     def fail_next(self, method: str, code: int, message: str, *, n: int = 1) -> None:
         """Answer the next ``n`` calls of ``method`` (``private/buy`` ...) with a Deribit error."""
         self._failures.setdefault(method, []).extend([(code, message)] * n)
+
+    def lose_response_next(self, method: str, *, n: int = 1) -> None:
+        """Carry out the next ``n`` calls of ``method`` but drop the connection instead of
+        answering (the client cannot know whether the request arrived)."""
+        self._lose[method] = self._lose.get(method, 0) + n
 
     # -- market scripting -----------------------------------------------------------------------
 
@@ -348,6 +355,12 @@ class FakeDeribit:
                 code, message = queued.pop(0)
                 raise _RpcError(code, message, 429 if code == 10028 else 400)
             result = await self._dispatch(method, params)
+            if self._lose.get(method):
+                self._lose[method] -= 1
+                await self.drop_connections()  # the websockets go too: the whole link is lost
+                if request.transport is not None:
+                    request.transport.close()
+                return web.Response(status=500)
         except _RpcError as exc:
             return web.json_response(self._error(exc, None), status=exc.http_status)
         now_us = time.time_ns() // 1000

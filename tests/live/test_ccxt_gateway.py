@@ -321,6 +321,7 @@ def test_runtime_through_the_ccxt_gateway_journals_every_fill(tmp_path: Path) ->
                 price = 50_000.0 if direction == "sell" else 50_010.0
                 await fake.trade(SYMBOL, direction=direction, price=price, amount=10.0)
                 await until(lambda n=k: rt.fills == n + 1)
+            assert await gw.venue_positions() == [rt.position[0]]  # Deribit's signed size
             await gw.close()
             await task
             journaled = {f["fill_id"] for f in j.table("fills")}
@@ -385,6 +386,37 @@ def test_disconnect_and_reconnect_reconcile_without_duplicates_or_lost_fills(
             assert rt.reconciliations[0]["missing_at_venue"] == ()
             live = {o.order_id for o in rt.om.live_orders()}
             assert live == {int(o["label"].removeprefix("t1-")) for o in fake.open_orders()}
+            j.close()
+
+    run(main())
+
+
+def test_an_order_whose_answer_is_lost_is_never_sent_twice(tmp_path: Path) -> None:
+    """The venue takes our first order but the link drops before it answers. Neither aiohttp
+    (which re-sends a GET on such a drop) nor the gateway re-sends it, and it is not forgotten: after the reconnect the sync finds it open (ack), the
+    cancel the halted runtime wanted is sent then, trading resumes with new client ids, and
+    the venue ends with one order per side."""
+
+    async def main() -> None:
+        async with venue() as (fake, gw):
+            fake.lose_response_next("private/buy")
+            j = open_journal(tmp_path)
+            rt = runtime(gw, j, auto_resume_after_s=0.2)
+            task = asyncio.create_task(rt.run())
+            await until(lambda: gw.reconnects == 1)
+            await until(lambda: len(fake.open_orders()) == 2 and rt.om.n_sent >= 4)
+            await asyncio.sleep(0.2)
+            await gw.close()
+            await task
+            labels = [c["label"] for c in fake.order_calls()]
+            assert labels[0] == "t1-1" and len(labels) == len(set(labels))
+            first = [e["kind"] for e in j.table("order_events") if e["order_id"] == 1]
+            # halted while it was in flight: cancel wanted, sent once the sync found it open
+            assert first == ["new", "cancel_sent", "cancelled"]
+            assert [o["label"] for o in fake.orders.values()].count("t1-1") == 1
+            assert fake.orders["50000001"]["order_state"] == "cancelled"
+            assert sorted(o["direction"] for o in fake.open_orders()) == ["buy", "sell"]
+            assert rt.halts and "gateway refused" in rt.halts[0]
             j.close()
 
     run(main())

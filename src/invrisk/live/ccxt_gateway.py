@@ -34,7 +34,9 @@ streams are subscribed again (books restart from a snapshot), then :meth:`sync` 
 trades since the last one seen (missed fills, delivered as fill events) and the open orders;
 only then is the link up again and ``reconnects`` incremented, which makes the runtime
 reconcile. An order whose REST request died with the connection is neither re-sent nor
-forgotten: the sync finds it open (ack), filled (its fills), or absent (reject).
+forgotten: the sync finds it open (ack), filled (its fills), or absent (reject). (aiohttp
+would re-send such a request by itself, Deribit's orders being HTTP GETs: the gateway's HTTP
+session forbids that.)
 
 The constructor does no I/O: ``await gateway.start()`` (or ``async with``) connects, checks
 the credentials, syncs and starts the streams; ``await gateway.close()`` stops them.
@@ -73,7 +75,7 @@ __all__ = ["CcxtGateway"]
 log = logging.getLogger(__name__)
 
 _NS_PER_MS = 1_000_000
-_CANCEL_RETRIES = 5
+_CANCEL_RETRY_S = (0.1, 0.2, 0.4, 0.8, 1.6)  # waits after a rate-limited cancel, then give up
 
 
 @dataclass(slots=True)
@@ -107,6 +109,18 @@ def _venue_reason(exc: Exception) -> str:
             if msg:
                 return f"{msg} ({err.get('code')})" if err.get("code") is not None else str(msg)
     return type(exc).__name__
+
+
+async def _no_silent_resend(request: Any, handler: Any) -> Any:
+    """aiohttp client middleware: a connection lost during a request is reported as a plain
+    ``ClientConnectionError``, which aiohttp does not retry (it retries idempotent methods on
+    ``ServerDisconnectedError`` / ``ClientOSError``), so an order is never sent twice."""
+    import aiohttp
+
+    try:
+        return await handler(request)
+    except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+        raise aiohttp.ClientConnectionError(f"connection lost during the request ({exc})") from exc
 
 
 class CcxtGateway:
@@ -184,6 +198,7 @@ class CcxtGateway:
         self.idle_batch_s = idle_batch_s
         self._fills_since_ns = fills_since_ns
         self._ex: Any = None
+        self._session: Any = None
         self._symbols: list[str] = []
         self._now = 0
         self._connected = False
@@ -235,16 +250,22 @@ class CcxtGateway:
 
     async def start(self) -> None:
         """Connect: load the markets, check the credentials, sync, start the streams."""
+        import aiohttp
         import ccxt.pro
 
         cls = getattr(ccxt.pro, self.venue, None)
         if cls is None:
             raise InvalidArgumentError("venue", self.venue, "a ccxt.pro exchange id ('deribit')")
+        # aiohttp silently sends an idempotent request (ccxt's Deribit orders are GETs) a
+        # second time when the connection drops before the answer: a duplicate order. The
+        # session's middleware turns that drop into an error aiohttp does not retry.
+        self._session = aiohttp.ClientSession(middlewares=(_no_silent_resend,))
         ex = cls(
             {
                 "apiKey": self._credentials.api_key,
                 "secret": self._credentials.api_secret,
                 "enableRateLimit": True,
+                "session": self._session,
             }
         )
         if self.testnet:
@@ -292,6 +313,9 @@ class CcxtGateway:
         if self._ex is not None:
             with contextlib.suppress(Exception):
                 await self._ex.close()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     def _symbol_of(self, inst: Instrument) -> str:
         ex = self._ex
@@ -541,11 +565,17 @@ class CcxtGateway:
             if track is not None:
                 track.cancel_wanted = True
             return
-        for attempt in range(_CANCEL_RETRIES):
+        await self._cancel_at_venue(oid, venue_id, cancel.instrument)
+
+    async def _cancel_at_venue(self, oid: int, venue_id: str, instrument: int) -> None:
+        import ccxt
+
+        track = self._orders.get(oid)
+        for delay_s in _CANCEL_RETRY_S:
             try:
-                res = await self._ex.cancel_order(venue_id, self._symbols[cancel.instrument])
+                res = await self._ex.cancel_order(venue_id, self._symbols[instrument])
             except (ccxt.RateLimitExceeded, ccxt.DDoSProtection):
-                await asyncio.sleep(self.backoff_s * 2**attempt)
+                await asyncio.sleep(delay_s)
                 continue
             except ccxt.NetworkError as exc:
                 if track is not None:
@@ -630,6 +660,10 @@ class CcxtGateway:
         if oid is None:
             return
         trade_id = str(trade_id)
+        track = self._orders.get(oid)
+        if track is not None and track.venue_id is None and info.get("order_id") is not None:
+            track.venue_id = str(info["order_id"])  # the order reached the venue
+            self._by_venue_id[track.venue_id] = oid
         ts = int(info.get("timestamp", local // _NS_PER_MS))
         name = info.get("instrument_name")
         for i, inst in enumerate(self.instruments):
@@ -638,7 +672,6 @@ class CcxtGateway:
         if trade_id in self._seen_trades:
             return
         self._seen_trades.add(trade_id)
-        track = self._orders.get(oid)
         i = track.instrument if track is not None else self._instrument_by_name(name)
         self._events.append(
             OrderEvent(
@@ -659,6 +692,21 @@ class CcxtGateway:
             if inst.name == name or self._symbols[i] == name:
                 return i
         return 0
+
+    async def venue_positions(self) -> list[float]:
+        """Our position per instrument as the venue reports it, in contracts (signed, long
+        positive): a cross-check of the journal's positions. Deribit reports the whole
+        account's position, not only this run's."""
+        ex = self._ex
+        if ex is None:
+            raise InvalidArgumentError("gateway", "not started", "await gateway.start() first")
+        out = [0.0] * len(self.instruments)
+        for p in await self._call(ex.fetch_positions(self._symbols)):
+            info = p.get("info") or {}
+            i = self._instrument_by_name(info.get("instrument_name"))
+            if self.instruments[i].name == info.get("instrument_name"):
+                out[i] = self._order_qty(i, float(info.get("size") or 0.0))
+        return out
 
     # -- sync and reconnect -----------------------------------------------------------------
 
@@ -696,8 +744,7 @@ class CcxtGateway:
                 track.uncertain = False
             if track.cancel_wanted and oid in venue_open:
                 track.cancel_wanted = False
-                with contextlib.suppress(ConnectionError):
-                    await self.cancel(CancelOrder(oid, track.instrument))
+                await self._cancel_at_venue(oid, venue_open[oid][0], track.instrument)
 
     def _link_lost(self, exc: BaseException | None) -> None:
         if self._closed:
