@@ -393,9 +393,10 @@ def test_disconnect_and_reconnect_reconcile_without_duplicates_or_lost_fills(
 
 def test_an_order_whose_answer_is_lost_is_never_sent_twice(tmp_path: Path) -> None:
     """The venue takes our first order but the link drops before it answers. Neither aiohttp
-    (which re-sends a GET on such a drop) nor the gateway re-sends it, and it is not forgotten: after the reconnect the sync finds it open (ack), the
-    cancel the halted runtime wanted is sent then, trading resumes with new client ids, and
-    the venue ends with one order per side."""
+    (which re-sends a GET on such a drop) nor the gateway re-sends it, and it is not
+    forgotten: after the reconnect the sync finds it open (ack), the cancel the halted runtime
+    wanted is sent then, trading resumes with new client ids, and the venue ends with one
+    order per side."""
 
     async def main() -> None:
         async with venue() as (fake, gw):

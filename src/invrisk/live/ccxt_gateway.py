@@ -550,8 +550,6 @@ class CcxtGateway:
     async def cancel(self, cancel: CancelOrder) -> None:
         """Cancel an order of ours (a cancel for an order not open at the venue becomes a
         ``cancelled`` event unless it filled)."""
-        import ccxt
-
         oid = cancel.order_id
         track = self._orders.get(oid)
         venue_id = track.venue_id if track is not None else None
