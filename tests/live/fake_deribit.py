@@ -90,6 +90,7 @@ class FakeDeribit:
         self.calls: list[tuple[str, dict[str, Any]]] = []  # every JSON-RPC call received
         self._failures: dict[str, list[tuple[int, str]]] = {}
         self._lose: dict[str, int] = {}
+        self.cancel_on_disconnect = False  # Deribit's option: a dropped session cancels orders
         self._next_order = 50_000_000
         self._next_trade = 900_000
         self._sockets: dict[web.WebSocketResponse, dict[str, Any]] = {}
@@ -135,10 +136,17 @@ class FakeDeribit:
     # -- fault injection ------------------------------------------------------------------------
 
     async def drop_connections(self) -> None:
-        """Close every websocket (the client sees the connection drop)."""
+        """Close every websocket (the client sees the connection drop); with
+        ``cancel_on_disconnect`` our open orders are cancelled (nobody hears of it)."""
+        dropped = bool(self._sockets)
         for ws in list(self._sockets):
             await ws.close()
         self._sockets.clear()
+        if dropped and self.cancel_on_disconnect:
+            for o in self.orders.values():
+                if o["order_state"] == "open":
+                    o["order_state"] = "cancelled"
+                    o["last_update_timestamp"] = _ms()
 
     async def refuse(self) -> None:
         """Stop listening and drop every connection until :meth:`accept`."""

@@ -391,6 +391,38 @@ def test_disconnect_and_reconnect_reconcile_without_duplicates_or_lost_fills(
     run(main())
 
 
+def test_orders_cancelled_by_the_venue_while_disconnected_are_reconciled(tmp_path: Path) -> None:
+    """Deribit's cancel-on-disconnect: the venue cancels both quotes when the link drops and
+    nobody hears of it. After the reconnect the runtime finds them missing at the venue, marks
+    them cancelled (journaled), and quotes again: one order per side, nothing duplicated."""
+
+    async def main() -> None:
+        async with venue() as (fake, gw):
+            fake.cancel_on_disconnect = True
+            j = open_journal(tmp_path)
+            rt = runtime(gw, j)
+            task = asyncio.create_task(rt.run())
+            await until(lambda: len(fake.open_orders()) == 2)
+            before = {o.order_id for o in rt.om.live_orders()}
+            await fake.drop_connections()
+            await until(lambda: gw.reconnects == 1)
+            await until(lambda: len(fake.open_orders()) == 2)
+            await asyncio.sleep(0.2)
+            await gw.close()
+            await task
+            assert set(rt.reconciliations[0]["missing_at_venue"]) == before
+            states = {e["order_id"]: e["status"] for e in j.table("order_events")}
+            assert all(states[oid] == "CANCELLED" for oid in before)
+            live = {o.order_id for o in rt.om.live_orders()}
+            assert live.isdisjoint(before)
+            assert live == {int(o["label"].removeprefix("t1-")) for o in fake.open_orders()}
+            labels = [c["label"] for c in fake.order_calls()]
+            assert len(labels) == len(set(labels)) and rt.fills == 0
+            j.close()
+
+    run(main())
+
+
 def test_an_order_whose_answer_is_lost_is_never_sent_twice(tmp_path: Path) -> None:
     """The venue takes our first order but the link drops before it answers. Neither aiohttp
     (which re-sends a GET on such a drop) nor the gateway re-sends it, and it is not
