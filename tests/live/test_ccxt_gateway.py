@@ -68,6 +68,7 @@ async def venue(
         reconnect_backoff_s=kw.pop("reconnect_backoff_s", 0.1),
         max_reconnect_backoff_s=0.4,
         idle_batch_s=0.05,
+        rate_limit_ms=5,  # ccxt's Deribit spacing is 50 ms; the fake on loopback needs none
         **kw,
     )
     try:
@@ -357,6 +358,8 @@ def test_disconnect_and_reconnect_reconcile_without_duplicates_or_lost_fills(
                 await fake.refuse()
             await until(lambda: not gw.connected)
             await fake.trade(SYMBOL, direction="sell", price=50_000.0, amount=10.0)  # unheard
+            await fake.set_level(SYMBOL, "bid", 49_999.0, 0.0)  # book changes nobody hears
+            await fake.set_level(SYMBOL, "ask", 50_011.0, 555.0)
             assert rt.fills == 0
             if fault == "refuse":
                 await asyncio.sleep(0.6)  # a few refused reconnect attempts; the feed goes stale
@@ -372,6 +375,11 @@ def test_disconnect_and_reconnect_reconcile_without_duplicates_or_lost_fills(
             await until(lambda: rt.fills == 2)
             await until(lambda: len(fake.open_orders()) == 2)
             await asyncio.sleep(0.2)
+            # the book restarted from the venue's snapshot: no level left over from before
+            book, inst = rt.books[0], fake.instruments[SYMBOL]
+            assert book is not None and book.depth_at(49_999.0, 1) == 0.0
+            assert book.depth_at(50_011.0, -1) == 55.5
+            assert (book.n_bid_levels, book.n_ask_levels) == (len(inst.bids), len(inst.asks))
             await gw.close()
             await task
             sides = [o["direction"] for o in fake.open_orders()]
@@ -469,7 +477,7 @@ def test_restart_delivers_the_fills_missed_while_down_before_reconciling(tmp_pat
         )
         kw: dict[str, Any] = dict(
             venue="deribit", instruments=[PERP], credentials=creds, api_url=fake.url,
-            ws_url=fake.ws_url, label_prefix="r1-", idle_batch_s=0.05,
+            ws_url=fake.ws_url, label_prefix="r1-", idle_batch_s=0.05, rate_limit_ms=5,
         )  # fmt: skip
         j = Journal(tmp_path / "r.sqlite")
         j.start_run(started_ns=0, mode="live", venue="deribit", run_id="r1")

@@ -59,6 +59,7 @@ async def ccxt_deribit() -> AsyncIterator[Subject]:
         reconnect_backoff_s=0.1,
         max_reconnect_backoff_s=0.2,
         idle_batch_s=0.02,
+        rate_limit_ms=5,
     )
     await gw.start()
     await until(lambda: fake.subscribed(*STREAMS))
