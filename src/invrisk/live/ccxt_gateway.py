@@ -50,6 +50,7 @@ import json
 import logging
 import math
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -75,6 +76,7 @@ __all__ = ["CcxtGateway"]
 log = logging.getLogger(__name__)
 
 _NS_PER_MS = 1_000_000
+_SEEN_TRADES = 100_000  # trade ids remembered for dedup (the journal keeps them all)
 _CANCEL_RETRY_S = (0.1, 0.2, 0.4, 0.8, 1.6)  # waits after a rate-limited cancel, then give up
 
 
@@ -221,7 +223,7 @@ class CcxtGateway:
         self._events: list[OrderEvent] = []
         self._orders: dict[int, _Track] = {}
         self._by_venue_id: dict[str, int] = {}
-        self._seen_trades: set[str] = set()
+        self._seen_trades: OrderedDict[str, None] = OrderedDict()
         self._since_ms: list[int] = []
         self._venue_open: dict[int, tuple[str, int]] = {}  # client id -> (venue id, instrument)
 
@@ -293,17 +295,20 @@ class CcxtGateway:
             start_ms = since_ns // _NS_PER_MS
             self._since_ms = [start_ms] * len(self.instruments)
             self._books = [None] * len(self.instruments)
+            # the streams first, then the sync: a fill in between is heard twice (and kept
+            # once by its trade id), never missed
+            self._streams_up.set()
+            for i, sym in enumerate(self._symbols):
+                self._tasks.append(asyncio.create_task(self._watch_book(i, sym)))
+                self._tasks.append(asyncio.create_task(self._watch_trades(i, sym)))
+            self._tasks.append(asyncio.create_task(self._watch_orders()))
+            self._tasks.append(asyncio.create_task(self._watch_my_trades()))
+            await self._wait_streams()
             await self.sync()
         except BaseException:
             await self.close()
             raise
         self._connected = True
-        self._streams_up.set()
-        for i, sym in enumerate(self._symbols):
-            self._tasks.append(asyncio.create_task(self._watch_book(i, sym)))
-            self._tasks.append(asyncio.create_task(self._watch_trades(i, sym)))
-        self._tasks.append(asyncio.create_task(self._watch_orders()))
-        self._tasks.append(asyncio.create_task(self._watch_my_trades()))
 
     async def close(self) -> None:
         """Stop the streams and close the connections (idempotent)."""
@@ -429,7 +434,10 @@ class CcxtGateway:
                 log.warning("%s: stream error %s", self.venue, _venue_reason(exc))
                 self._link_lost(exc)
                 continue
-            handle(result, time.time_ns())
+            try:
+                handle(result, time.time_ns())
+            except Exception:  # a message we cannot read must not end the stream
+                log.exception("%s: unreadable stream message", self.venue)
 
     async def _watch_book(self, i: int, symbol: str) -> None:
         await self._stream(
@@ -632,7 +640,8 @@ class CcxtGateway:
         venue_id = str(info.get("order_id"))
         track = self._orders.get(oid)
         if state == "open":
-            self._venue_open[oid] = (venue_id, track.instrument if track else 0)
+            i = track.instrument if track else self._instrument_by_name(info.get("instrument_name"))
+            self._venue_open[oid] = (venue_id, i)
         else:
             self._venue_open.pop(oid, None)
         if track is None:
@@ -677,7 +686,9 @@ class CcxtGateway:
                 self._since_ms[i] = max(self._since_ms[i], ts)
         if trade_id in self._seen_trades:
             return
-        self._seen_trades.add(trade_id)
+        self._seen_trades[trade_id] = None
+        if len(self._seen_trades) > _SEEN_TRADES:  # the journal dedupes beyond this window
+            self._seen_trades.popitem(last=False)
         i = track.instrument if track is not None else self._instrument_by_name(name)
         self._events.append(
             OrderEvent(
