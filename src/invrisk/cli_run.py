@@ -75,7 +75,7 @@ def run(
         str | None,
         typer.Option(
             help="Trade for real on this venue (deribit), through ccxt. Needs credentials "
-            "(INVRISK_DERIBIT_API_KEY/_SECRET or --credentials) and the config's [risk] limits."
+            "(INVRISK_DERIBIT_API_KEY/_SECRET or --credentials) and the config's \\[risk] limits."
         ),
     ] = None,
     instrument: Annotated[
@@ -97,32 +97,38 @@ def run(
         bool, typer.Option("--testnet", help="Live: the venue's test environment.")
     ] = False,
     replay: Annotated[
-        Path | None, typer.Option(help="Binance recorder file to replay (overrides [data]).")
+        Path | None, typer.Option(help="Binance recorder file to replay (overrides \\[data]).")
     ] = None,
     duration: Annotated[
-        str | None, typer.Option(help="Feed time to run, e.g. 90s, 10m, 1h (default: all).")
+        str | None,
+        typer.Option(help="Feed time to run (live: wall time), e.g. 90s, 10m, 1h (default: all)."),
     ] = None,
     speed: Annotated[
         float, typer.Option(help="Feed time per wall time: 1 real time, 0 as fast as possible.")
     ] = 1.0,
     journal: Annotated[
-        Path, typer.Option(help="Journal file (SQLite; created or appended to).")
+        Path,
+        typer.Option(
+            help="Journal file (SQLite; created or appended to; live default invrisk-live.sqlite)."
+        ),
     ] = Path("invrisk-paper.sqlite"),  # live runs default to invrisk-live.sqlite
     events: Annotated[
-        int | None, typer.Option(help="Synthetic data only: override [data].events.")
+        int | None, typer.Option(help="Synthetic data only: override \\[data].events.")
     ] = None,
     stale_after: Annotated[
         float, typer.Option(help="Halt after this many wall seconds without market data.")
     ] = 5.0,
     auto_resume_after: Annotated[
         float | None,
-        typer.Option(help="Resume a stale-data halt after this many feed seconds of data."),
+        typer.Option(
+            help="Resume a stale-data or disconnect halt after this many feed seconds of data."
+        ),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Run the configured strategy through the paper gateway (--paper: the backtester's
     exchange simulation on a replayed feed) or on a real venue (--venue deribit), with the
-    RiskGuard of [risk], journaling every order, fill and risk event; a status panel shows
+    RiskGuard of \\[risk], journaling every order, fill and risk event; a status panel shows
     quotes, inventory, cash and the risk state.
     """
     from invrisk.config import load_backtest_config, load_events, paper_runtime_from_config
