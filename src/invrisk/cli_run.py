@@ -299,16 +299,16 @@ def _run_live(
             await gw.start()
             try:
                 task = asyncio.create_task(rt.run(max_feed_ns=feed_ns))
-                started = time.perf_counter()
+                started, start_ns = time.perf_counter(), gw.now_ns
                 if json_out:
                     return await task
                 title = f"invrisk live run: {venue} {inst.name}"
                 with Live(
-                    _panel(rt, started, t0_ns, title), console=console, refresh_per_second=4
+                    _panel(rt, started, start_ns, title), console=console, refresh_per_second=4
                 ) as live:
                     while not task.done():
                         await asyncio.sleep(0.25)
-                        live.update(_panel(rt, started, t0_ns, title))
+                        live.update(_panel(rt, started, start_ns, title))
                 return task.result()
             finally:
                 left = await rt.cancel_open_orders()

@@ -323,6 +323,8 @@ def test_runtime_through_the_ccxt_gateway_journals_every_fill(tmp_path: Path) ->
                 await fake.trade(SYMBOL, direction=direction, price=price, amount=10.0)
                 await until(lambda n=k: rt.fills == n + 1)
             assert await gw.venue_positions() == [rt.position[0]]  # Deribit's signed size
+            bal = await gw.venue_balance("BTC")  # the fake's account summary
+            assert bal == {"equity": 1.0, "available": 1.0, "maintenance_margin": 0.0}
             await gw.close()
             await task
             journaled = {f["fill_id"] for f in j.table("fills")}

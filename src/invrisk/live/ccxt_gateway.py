@@ -725,6 +725,20 @@ class CcxtGateway:
                 out[i] = self._order_qty(i, float(info.get("size") or 0.0))
         return out
 
+    async def venue_balance(self, currency: str) -> dict[str, float]:
+        """The account in ``currency`` (e.g. ``"BTC"``) as the venue reports it: ``equity``,
+        ``available`` (free for new orders) and ``maintenance_margin``, in that currency."""
+        ex = self._ex
+        if ex is None:
+            raise InvalidArgumentError("gateway", "not started", "await gateway.start() first")
+        bal = await self._call(ex.fetch_balance({"code": currency}))
+        acct = bal.get(currency) or {}
+        return {
+            "equity": float(acct.get("total") or 0.0),
+            "available": float(acct.get("free") or 0.0),
+            "maintenance_margin": float(acct.get("used") or 0.0),
+        }
+
     # -- sync and reconnect -----------------------------------------------------------------
 
     async def sync(self) -> None:
