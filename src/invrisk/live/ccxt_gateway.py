@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import math
 import time
@@ -57,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from invrisk.data.events import EVENT_DTYPE, EventArray, EventKind
+from invrisk.data.events import EVENT_DTYPE, EventArray
 from invrisk.errors import (
     CredentialsError,
     InvalidArgumentError,
@@ -66,6 +65,14 @@ from invrisk.errors import (
     VenueError,
 )
 from invrisk.instruments import Instrument
+from invrisk.live._ccxt_convert import (
+    NS_PER_MS,
+    Levels,
+    Row,
+    book_rows,
+    trade_rows,
+    venue_reason,
+)
 from invrisk.live.credentials import Credentials
 from invrisk.live.paper import OrderEvent
 from invrisk.order_manager import CancelOrder, NewOrder
@@ -75,7 +82,6 @@ __all__ = ["CcxtGateway"]
 
 log = logging.getLogger(__name__)
 
-_NS_PER_MS = 1_000_000
 _SEEN_TRADES = 100_000  # trade ids remembered for dedup (the journal keeps them all)
 _CANCEL_RETRY_S = (0.1, 0.2, 0.4, 0.8, 1.6)  # waits after a rate-limited cancel, then give up
 
@@ -92,25 +98,6 @@ class _Track:
     done: bool = False  # a terminal event was emitted (or the venue said filled)
     uncertain: bool = False  # the create request died with the connection
     cancel_wanted: bool = False
-
-
-def _row(
-    exch_ns: int, local_ns: int, kind: int, side: int, price: float, qty: float, uid: int, i: int
-) -> tuple[int, int, int, int, float, float, int, int, int, int]:
-    return (exch_ns, local_ns, kind, side, price, qty, uid, -1, -1, i)
-
-
-def _venue_reason(exc: Exception) -> str:
-    """Deribit's error message from a ccxt exception (``post_only_reject`` ...), else its class."""
-    text = str(exc)
-    start = text.find("{")
-    if start >= 0:
-        with contextlib.suppress(ValueError, AttributeError, TypeError):
-            err = json.loads(text[start:]).get("error", {})
-            msg = err.get("message")
-            if msg:
-                return f"{msg} ({err.get('code')})" if err.get("code") is not None else str(msg)
-    return type(exc).__name__
 
 
 async def _no_silent_resend(request: Any, handler: Any) -> Any:
@@ -214,12 +201,12 @@ class CcxtGateway:
         self._closed = False
         self.reconnects = 0
         self.drops = 0
-        self._rows: list[tuple[int, int, int, int, float, float, int, int, int, int]] = []
+        self._rows: list[Row] = []
         self._wake = asyncio.Event()
         self._streams_up = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._reconnector: asyncio.Task[None] | None = None
-        self._books: list[tuple[dict[float, float], dict[float, float]] | None] = []
+        self._books: list[Levels | None] = []
         self._events: list[OrderEvent] = []
         self._orders: dict[int, _Track] = {}
         self._by_venue_id: dict[str, int] = {}
@@ -292,7 +279,7 @@ class CcxtGateway:
             await self._call(ex.load_markets())
             self._symbols = [self._symbol_of(inst) for inst in self.instruments]
             since_ns = time.time_ns() if self._fills_since_ns is None else self._fills_since_ns
-            start_ms = since_ns // _NS_PER_MS
+            start_ms = since_ns // NS_PER_MS
             self._since_ms = [start_ms] * len(self.instruments)
             self._books = [None] * len(self.instruments)
             # the streams first, then the sync: a fill in between is heard twice (and kept
@@ -365,15 +352,15 @@ class CcxtGateway:
         except ccxt.AuthenticationError as exc:
             raise CredentialsError(
                 f"{self.venue}: the venue refused the API credentials "
-                f"({self._credentials.source}): {_venue_reason(exc)}"
+                f"({self._credentials.source}): {venue_reason(exc)}"
             ) from None
         except (ccxt.RateLimitExceeded, ccxt.DDoSProtection) as exc:
-            raise RateLimitError(f"{self.venue}: rate limit: {_venue_reason(exc)}") from exc
+            raise RateLimitError(f"{self.venue}: rate limit: {venue_reason(exc)}") from exc
         except ccxt.NetworkError as exc:
             self._link_lost(exc)
             raise VenueConnectionError(f"{self.venue}: connection lost ({exc})") from exc
         except ccxt.BaseError as exc:
-            raise VenueError(f"{self.venue}: {_venue_reason(exc)}") from exc
+            raise VenueError(f"{self.venue}: {venue_reason(exc)}") from exc
 
     # -- market data ------------------------------------------------------------------------
 
@@ -394,16 +381,16 @@ class CcxtGateway:
             _ = self.now_ns
             yield np.array(rows, dtype=EVENT_DTYPE)
 
-    def _push(
-        self, rows: list[tuple[int, int, int, int, float, float, int, int, int, int]]
-    ) -> None:
+    def _push(self, rows: list[Row]) -> None:
         if rows:
             self._rows.extend(rows)
             self._wake.set()
 
-    def _event_qty(self, i: int, amount: float) -> float:
+    def _event_scale(self, i: int) -> float:
+        """Event quantity per venue amount: contracts for inverse (Deribit's USD / contract
+        size), the venue's base amount otherwise."""
         inst = self.instruments[i]
-        return amount / inst.contract_size if inst.is_inverse else amount
+        return 1.0 / inst.contract_size if inst.is_inverse else 1.0
 
     def _order_qty(self, i: int, amount: float) -> float:
         """Venue amount -> contracts (Deribit amounts are in the contract currency)."""
@@ -431,7 +418,7 @@ class CcxtGateway:
                 self._link_lost(exc)
                 continue
             except ccxt.BaseError as exc:
-                log.warning("%s: stream error %s", self.venue, _venue_reason(exc))
+                log.warning("%s: stream error %s", self.venue, venue_reason(exc))
                 self._link_lost(exc)
                 continue
             try:
@@ -457,48 +444,23 @@ class CcxtGateway:
 
     def _on_book(self, i: int, ob: Any, local: int) -> None:
         ts = ob.get("timestamp")
-        exch = int(ts) * _NS_PER_MS if ts is not None else local
         nonce = ob.get("nonce")
-        uid = int(nonce) if isinstance(nonce, int) else -1
-        bids = {float(p): float(a) for p, a, *_ in ob["bids"]}
-        asks = {float(p): float(a) for p, a, *_ in ob["asks"]}
-        prev = self._books[i]
-        rows = []
-        if prev is None:
-            rows.append(_row(exch, local, EventKind.CLEAR, 0, 0.0, 0.0, uid, i))
-            kind = EventKind.SNAPSHOT
-            old_b: dict[float, float] = {}
-            old_a: dict[float, float] = {}
-        else:
-            kind = EventKind.DEPTH
-            old_b, old_a = prev
-        for side, new, old in ((1, bids, old_b), (-1, asks, old_a)):
-            for p, a in new.items():
-                if old.get(p) != a:
-                    rows.append(_row(exch, local, kind, side, p, self._event_qty(i, a), uid, i))
-            for p in old:
-                if p not in new:
-                    rows.append(_row(exch, local, EventKind.DEPTH, side, p, 0.0, uid, i))
-        self._books[i] = (bids, asks)
+        rows, self._books[i] = book_rows(
+            self._books[i],
+            ob["bids"],
+            ob["asks"],
+            exch_ns=int(ts) * NS_PER_MS if ts is not None else local,
+            local_ns=local,
+            update_id=int(nonce) if isinstance(nonce, int) else -1,
+            instrument=i,
+            qty_per_amount=self._event_scale(i),
+        )
         self._push(rows)
 
     def _on_trades(self, i: int, trades: Any, local: int) -> None:
-        rows = []
-        for t in trades:
-            seq = (t.get("info") or {}).get("trade_seq")
-            rows.append(
-                _row(
-                    int(t["timestamp"]) * _NS_PER_MS,
-                    local,
-                    EventKind.TRADE,
-                    1 if t["side"] == "buy" else -1,
-                    float(t["price"]),
-                    self._event_qty(i, float(t["amount"])),
-                    int(seq) if seq is not None else -1,
-                    i,
-                )
-            )
-        self._push(rows)
+        self._push(
+            trade_rows(trades, local_ns=local, instrument=i, qty_per_amount=self._event_scale(i))
+        )
 
     # -- orders -----------------------------------------------------------------------------
 
@@ -538,7 +500,7 @@ class CcxtGateway:
             )
         except (ccxt.RateLimitExceeded, ccxt.DDoSProtection) as exc:
             self._orders.pop(order.order_id, None)
-            raise RateLimitError(f"{self.venue}: rate limit: {_venue_reason(exc)}") from exc
+            raise RateLimitError(f"{self.venue}: rate limit: {venue_reason(exc)}") from exc
         except ccxt.AuthenticationError:
             self._reject(track, "venue refused the API credentials")
             log.error("%s: the venue refused the API credentials", self.venue)
@@ -550,7 +512,7 @@ class CcxtGateway:
             self._link_lost(exc)
             return
         except ccxt.BaseError as exc:  # InvalidOrder, InsufficientFunds, other refusals
-            self._reject(track, _venue_reason(exc))
+            self._reject(track, venue_reason(exc))
             return
         local = time.time_ns()
         info = res.get("info") or {}
@@ -600,7 +562,7 @@ class CcxtGateway:
                 if track is not None and not track.done:
                     track.done = True
                     now = self.now_ns
-                    reason = f"not open at venue: {_venue_reason(exc)}"
+                    reason = f"not open at venue: {venue_reason(exc)}"
                     self._events.append(OrderEvent("cancelled", oid, now, now, reason=reason))
                 return
             self._venue_open.pop(oid, None)
@@ -649,7 +611,7 @@ class CcxtGateway:
         track.venue_id = venue_id
         self._by_venue_id[venue_id] = oid
         ts = info.get("last_update_timestamp")
-        exch = int(ts) * _NS_PER_MS if ts is not None else local
+        exch = int(ts) * NS_PER_MS if ts is not None else local
         if state == "open" and not track.acked and not track.done:
             track.acked = True
             self._events.append(OrderEvent("ack", oid, local, exch))
@@ -679,7 +641,7 @@ class CcxtGateway:
         if track is not None and track.venue_id is None and info.get("order_id") is not None:
             track.venue_id = str(info["order_id"])  # the order reached the venue
             self._by_venue_id[track.venue_id] = oid
-        ts = int(info.get("timestamp", local // _NS_PER_MS))
+        ts = int(info.get("timestamp", local // NS_PER_MS))
         name = info.get("instrument_name")
         for i, inst in enumerate(self.instruments):
             if inst.name == name or self._symbols[i] == name:
@@ -695,7 +657,7 @@ class CcxtGateway:
                 "fill",
                 oid,
                 local,
-                ts * _NS_PER_MS,
+                ts * NS_PER_MS,
                 price=float(info["price"]),
                 qty=self._order_qty(i, float(info["amount"])),
                 fee=float(info.get("fee") or 0.0),
