@@ -468,7 +468,7 @@ def test_an_order_whose_answer_is_lost_is_never_sent_twice(tmp_path: Path) -> No
 def test_restart_delivers_the_fills_missed_while_down_before_reconciling(tmp_path: Path) -> None:
     """A run stops with an order resting; the order fills while nobody is connected; a new
     gateway (same labels) started from the journal's last fill time delivers that fill in
-    ``resume``, which books it and then declares the order gone (not cancelled blindly)."""
+    ``resume``, which books it and then journals the order as filled (not cancelled)."""
 
     async def main() -> None:
         fake = FakeDeribit()
@@ -499,6 +499,10 @@ def test_restart_delivers_the_fills_missed_while_down_before_reconciling(tmp_pat
         assert len(report["missing_at_venue"]) == 1 and len(report["matched"]) == 1
         rec = j.recover("r1")
         assert rec.positions[0] == 1.0 and rec.n_fills == 1
+        (filled,) = report["missing_at_venue"]
+        last = [e for e in j.table("order_events", "r1") if e["order_id"] == filled][-1]
+        assert (last["status"], last["detail"]) == ("FILLED", "reconciled: filled at venue")
+        assert set(rec.open_orders) == set(report["matched"])  # the ask, still resting
         await gw2.close()
         j.close()
         await fake.close()

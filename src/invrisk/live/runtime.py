@@ -207,8 +207,9 @@ class Runtime:
         the last journaled one (no client id is reused); the orders the journal last saw live
         are reconciled with the venue by :func:`~invrisk.store.reconcile_orders`'s rule:
         those the venue no longer holds are journaled as cancelled (``reconciled: not at
-        venue``; a venue gateway must deliver their missed fills first, journaled by fill
-        id), and orders the venue holds that the journal does not know are returned in
+        venue``), or as filled when their journaled fills add up to their size (the fills the
+        gateway's last :meth:`~invrisk.live.gateway.Gateway.sync` fetched are booked first,
+        each once by fill id), and orders the venue holds that the journal does not know are returned in
         ``unknown_at_venue`` for the caller to cancel (never adopted). Returns the
         reconciliation (``matched``, ``unknown_at_venue``, ``missing_at_venue``).
         """
@@ -232,7 +233,21 @@ class Runtime:
             self._on_order_event(e)
         report = reconcile_orders(rec.open_orders, self.gateway.open_order_ids())
         now = self.gateway.now_ns
+        filled: dict[int, float] = {}
+        if report.missing_at_venue:
+            for f in j.table("fills", rec.run_id):
+                filled[int(f["order_id"])] = filled.get(int(f["order_id"]), 0.0) + f["qty"]
         for oid in report.missing_at_venue:
+            qty = float(rec.open_orders[oid]["qty"])
+            if filled.get(oid, 0.0) >= qty * (1 - 1e-9):  # filled while we were down
+                j.record_event(
+                    oid,
+                    kind="fill",
+                    status=OrderStatus.FILLED,
+                    t_ns=now,
+                    detail="reconciled: filled at venue",
+                )
+                continue
             j.record_event(
                 oid,
                 kind="cancelled",
