@@ -209,9 +209,10 @@ class Runtime:
         those the venue no longer holds are journaled as cancelled (``reconciled: not at
         venue``), or as filled when their journaled fills add up to their size (the fills the
         gateway's last :meth:`~invrisk.live.gateway.Gateway.sync` fetched are booked first,
-        each once by fill id), and orders the venue holds that the journal does not know are returned in
-        ``unknown_at_venue`` for the caller to cancel (never adopted). Returns the
-        reconciliation (``matched``, ``unknown_at_venue``, ``missing_at_venue``).
+        each once by fill id), and orders the venue holds that the journal does not know are
+        returned in ``unknown_at_venue`` for the caller to cancel (never adopted). Returns the
+        reconciliation (``matched``, ``unknown_at_venue``, ``missing_at_venue``). A venue
+        gateway must be started (and so synced) before this is called.
         """
         from invrisk.store import reconcile_orders
 
