@@ -88,7 +88,7 @@ class FakeDeribit:
         self.orders: dict[str, dict[str, Any]] = {}  # venue order id -> order (Deribit shape)
         self.user_trades: list[dict[str, Any]] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []  # every JSON-RPC call received
-        self._failures: dict[str, list[tuple[int, str]]] = {}
+        self._failures: dict[str, list[tuple[int, str, int]]] = {}
         self._lose: dict[str, int] = {}
         self.cancel_on_disconnect = False  # Deribit's option: a dropped session cancels orders
         self._next_order = 50_000_000
@@ -162,9 +162,12 @@ class FakeDeribit:
         if self._site is None:
             await self._listen()
 
-    def fail_next(self, method: str, code: int, message: str, *, n: int = 1) -> None:
-        """Answer the next ``n`` calls of ``method`` (``private/buy`` ...) with a Deribit error."""
-        self._failures.setdefault(method, []).extend([(code, message)] * n)
+    def fail_next(
+        self, method: str, code: int, message: str, *, n: int = 1, retry_after_s: int = 0
+    ) -> None:
+        """Answer the next ``n`` calls of ``method`` (``private/buy`` ...) with a Deribit error;
+        ``retry_after_s`` > 0 adds a Retry-After header (Deribit sends none; other venues do)."""
+        self._failures.setdefault(method, []).extend([(code, message, retry_after_s)] * n)
 
     def lose_response_next(self, method: str, *, n: int = 1) -> None:
         """Carry out the next ``n`` calls of ``method`` but drop the connection instead of
@@ -360,7 +363,13 @@ class FakeDeribit:
                 self._check_signature(request)
             queued = self._failures.get(method)
             if queued:
-                code, message = queued.pop(0)
+                code, message, retry = queued.pop(0)
+                if retry:
+                    return web.json_response(
+                        self._error(_RpcError(code, message), None),
+                        status=429,
+                        headers={"Retry-After": str(retry)},
+                    )
                 raise _RpcError(code, message, 429 if code == 10028 else 400)
             result = await self._dispatch(method, params)
             if self._lose.get(method):

@@ -285,6 +285,10 @@ def test_rate_limit_error_raises_and_the_runtime_backs_off(tmp_path: Path) -> No
             fake.fail_next("private/buy", 10028, "too_many_requests")
             with pytest.raises(RateLimitError, match="deribit: rate limit: too_many_requests"):
                 await gw.submit(NewOrder(1, 0, 1, 49_000.0, 1.0, TimeInForce.GTC, "quote"))
+            fake.fail_next("private/buy", 10028, "too_many_requests", retry_after_s=2)
+            with pytest.raises(RateLimitError, match="retry after 2 s") as hinted:
+                await gw.submit(NewOrder(2, 0, 1, 49_000.0, 1.0, TimeInForce.GTC, "quote"))
+            assert hinted.value.retry_after_s == 2.0
             j = open_journal(tmp_path)
             fake.fail_next("private/buy", 10028, "too_many_requests")
             rt = runtime(gw, j, backoff_s=0.3, max_backoff_s=1.0)
@@ -294,7 +298,7 @@ def test_rate_limit_error_raises_and_the_runtime_backs_off(tmp_path: Path) -> No
             await task
             start, end = rt.backoffs[0]
             assert end - start == 300_000_000
-            labels = [c["label"] for c in fake.order_calls()[2:]]  # the runtime's requests
+            labels = [c["label"] for c in fake.order_calls()[3:]]  # the runtime's requests
             assert len(labels) == len(set(labels))
             reasons = [e["detail"] for e in j.table("order_events") if e["kind"] == "reject"]
             assert "rate_limited" in reasons and not rt.halts

@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 from invrisk.data.events import EventKind
 
-__all__ = ["NS_PER_MS", "Levels", "Row", "book_rows", "trade_rows", "venue_reason"]
+__all__ = [
+    "NS_PER_MS",
+    "Levels",
+    "Row",
+    "book_rows",
+    "retry_after_s",
+    "trade_rows",
+    "venue_reason",
+]
 
 NS_PER_MS = 1_000_000
 
@@ -118,3 +127,20 @@ def venue_reason(exc: Exception) -> str:
             if msg:
                 return f"{msg} ({err.get('code')})" if err.get("code") is not None else str(msg)
     return type(exc).__name__
+
+
+def retry_after_s(headers: Mapping[str, Any] | None) -> float | None:
+    """The ``Retry-After`` of a response (seconds, the delta form), None when absent or not a
+    number >= 0. Deribit's 10028 answer carries none; some venues send one.
+
+    >>> retry_after_s({"Retry-After": "2"}), retry_after_s({}), retry_after_s(None)
+    (2.0, None, None)
+    """
+    for key, value in (headers or {}).items():
+        if str(key).lower() == "retry-after":
+            try:
+                seconds = float(value)
+            except (TypeError, ValueError):
+                return None
+            return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    return None

@@ -70,6 +70,7 @@ from invrisk.live._ccxt_convert import (
     Levels,
     Row,
     book_rows,
+    retry_after_s,
     trade_rows,
     venue_reason,
 )
@@ -355,12 +356,21 @@ class CcxtGateway:
                 f"({self._credentials.source}): {venue_reason(exc)}"
             ) from None
         except (ccxt.RateLimitExceeded, ccxt.DDoSProtection) as exc:
-            raise RateLimitError(f"{self.venue}: rate limit: {venue_reason(exc)}") from exc
+            raise self._rate_limit_error(exc) from exc
         except ccxt.NetworkError as exc:
             self._link_lost(exc)
             raise VenueConnectionError(f"{self.venue}: connection lost ({exc})") from exc
         except ccxt.BaseError as exc:
             raise VenueError(f"{self.venue}: {venue_reason(exc)}") from exc
+
+    def _rate_limit_error(self, exc: Exception) -> RateLimitError:
+        """The venue's refusal for its rate limit, with its Retry-After hint if it gave one."""
+        hint = retry_after_s(getattr(self._ex, "last_response_headers", None))
+        return RateLimitError(
+            f"{self.venue}: rate limit: {venue_reason(exc)}"
+            + (f" (retry after {hint:g} s)" if hint is not None else ""),
+            retry_after_s=hint,
+        )
 
     # -- market data ------------------------------------------------------------------------
 
@@ -500,7 +510,7 @@ class CcxtGateway:
             )
         except (ccxt.RateLimitExceeded, ccxt.DDoSProtection) as exc:
             self._orders.pop(order.order_id, None)
-            raise RateLimitError(f"{self.venue}: rate limit: {venue_reason(exc)}") from exc
+            raise self._rate_limit_error(exc) from exc
         except ccxt.AuthenticationError:
             self._reject(track, "venue refused the API credentials")
             log.error("%s: the venue refused the API credentials", self.venue)
