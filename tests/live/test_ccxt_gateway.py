@@ -532,7 +532,7 @@ def test_credentials_never_leak(tmp_path: Path, caplog: pytest.LogCaptureFixture
             await until(lambda: len(fake.open_orders()) == 2)
             await fake.trade(SYMBOL, direction="sell", price=50_000.0, amount=10.0)
             await until(lambda: rt.fills == 1)
-            texts += [repr(gw), str(gw), repr(gw._credentials), repr(rt.__dict__)]
+            texts += [repr(gw), str(gw), repr(gw._credentials), repr(vars(rt)), repr(vars(gw))]
             await gw.close()
             await task
             j.close()
