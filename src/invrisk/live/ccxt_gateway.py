@@ -40,6 +40,11 @@ session forbids that.)
 
 The constructor does no I/O: ``await gateway.start()`` (or ``async with``) connects, checks
 the credentials, syncs and starts the streams; ``await gateway.close()`` stops them.
+
+Scope: tested against a fake Deribit (``tests/live/fake_deribit.py``) speaking Deribit's API v2
+to ccxt's own ``deribit`` class. The amount and label conventions above are Deribit's; another
+ccxt venue needs its own (its client-id field, its amount unit) before it can be trusted.
+Orders are placed and cancelled, never amended (the order manager cancels and replaces).
 """
 
 from __future__ import annotations
