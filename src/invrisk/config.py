@@ -273,6 +273,45 @@ def _guard(risk: RiskConfig | None, inst: Instrument) -> RiskGuard | None:
     return RiskGuard(limits={0: limits}, guard=guard)
 
 
+def live_runtime_from_config(
+    cfg: BacktestConfig,
+    *,
+    gateway: Any,
+    instrument: Instrument,
+    journal: Any = None,
+    stale_after_s: float = 5.0,
+    auto_resume_after_s: float | None = None,
+    auto_resume: Mapping[str, float] | None = None,
+    max_clock_skew_s: float | None = 1.0,
+) -> Any:
+    """The live :class:`~invrisk.live.Runtime` a config describes on a venue ``gateway``: the
+    same strategy and RiskGuard as the backtest and the paper run. Live trading needs the
+    config's ``[risk]`` limits: without them this raises
+    :class:`~invrisk.errors.InvalidArgumentError` naming ``risk``. The clock-skew halt is on
+    (1 s) unless ``max_clock_skew_s`` is None."""
+    from invrisk.live import Runtime
+    from invrisk.strategies.config import build_strategy
+
+    if cfg.risk is None:
+        raise InvalidArgumentError(
+            "risk",
+            None,
+            "a [risk] table with the limits (max_position, max_order_qty, ...) for live trading",
+        )
+    return Runtime(
+        strategy=build_strategy(cfg.strategy),
+        instruments=[instrument],
+        gateway=gateway,
+        guard=_guard(cfg.risk, instrument),
+        journal=journal,
+        decision_interval_ns=round(cfg.run.decision_interval_ms * NS_PER_MS),
+        stale_after_s=stale_after_s,
+        auto_resume_after_s=auto_resume_after_s,
+        auto_resume=auto_resume,
+        max_clock_skew_s=max_clock_skew_s,
+    )
+
+
 def run_from_config(
     cfg: BacktestConfig,
     *,

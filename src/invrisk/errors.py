@@ -6,7 +6,11 @@
     ├── InvalidArgumentError          (also a ValueError) a public function got a bad value
     │   └── InstrumentNameError       an instrument name or symbol does not parse
     ├── DataError                     a data file is unreadable or has a defect
-    └── ConvergenceError              a numerical method did not converge
+    ├── ConvergenceError              a numerical method did not converge
+    ├── RateLimitError                a venue refused a request for its rate limit
+    └── VenueError                    a venue failed or refused a request (venue named)
+        ├── CredentialsError          credentials missing, misplaced or refused (never shown)
+        └── VenueConnectionError      (also a ConnectionError) the link to the venue is down
 
     InvriskWarning (UserWarning)
     └── DataWarning                   a non-fatal defect in a data file (row named)
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConvergenceError",
+    "CredentialsError",
     "DataError",
     "DataWarning",
     "InstrumentNameError",
@@ -27,6 +32,8 @@ __all__ = [
     "InvriskError",
     "InvriskWarning",
     "RateLimitError",
+    "VenueConnectionError",
+    "VenueError",
 ]
 
 
@@ -85,6 +92,21 @@ class RateLimitError(InvriskError):
     def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
         self.retry_after_s = retry_after_s
         super().__init__(message)
+
+
+class VenueError(InvriskError):
+    """A trading venue failed or refused a request; the message names the venue (and never
+    holds an API key or secret)."""
+
+
+class CredentialsError(VenueError):
+    """A venue's API credentials are missing, stored where they must not be (inside a
+    repository), unreadable, or refused by the venue. The message says where they were looked
+    for, never their value."""
+
+
+class VenueConnectionError(VenueError, ConnectionError):
+    """The link to the venue is down: the request was not sent (the runtime halts on it)."""
 
 
 class InvriskWarning(UserWarning):

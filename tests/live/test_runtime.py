@@ -258,7 +258,7 @@ def test_run_command(tmp_path: Path) -> None:
         rec = j.recover(doc["run_id"])
     assert rec.n_fills == doc["fills"] and rec.positions[0] == pytest.approx(doc["position"])
     for extra, word in (
-        (["--venue", "deribit"], "gateway"),
+        (["--venue", "deribit"], "exclude each other"),
         (["--duration", "ten"], "--duration"),
         (["--auto-resume", "weather=1"], "auto_resume"),
         (["--auto-resume", "stale"], "--auto-resume"),

@@ -120,6 +120,7 @@ class PaperGateway:
         self._pending: list[OrderEvent] = []
         self._n_fills = 0
         self._connected = True
+        self.reconnects = 0
 
     # -- orders ---------------------------------------------------------------------------------
 
@@ -218,11 +219,19 @@ class PaperGateway:
         self._connected = False
 
     def reconnect(self) -> None:
+        if not self._connected:
+            self.reconnects += 1
         self._connected = True
 
     @property
     def connected(self) -> bool:
         return self._connected
+
+    async def sync(self) -> None:
+        """Nothing to fetch: the simulated venue never loses a message."""
+
+    async def close(self) -> None:
+        """Nothing to release."""
 
     def open_order_ids(self) -> list[int]:
         """Orders the simulated venue holds live (for reconciliation)."""

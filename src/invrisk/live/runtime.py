@@ -1,8 +1,9 @@
 """The trading runtime: feed -> strategy -> order manager -> RiskGuard -> gateway, journaled.
 
 :class:`Runtime` runs the same :class:`~invrisk.strategy.Strategy` object as the backtester
-against a gateway (:class:`~invrisk.live.paper.PaperGateway` today; a venue gateway offers the
-same methods). One asyncio task consumes market batches and, after each:
+against a :class:`~invrisk.live.gateway.Gateway` (:class:`~invrisk.live.paper.PaperGateway`
+or :class:`~invrisk.live.ccxt_gateway.CcxtGateway`). One asyncio task consumes market batches
+and, after each:
 
 1. applies the batch to its own L2 book per instrument (the strategy sees what the runtime
    received, not the venue's internals);
@@ -32,7 +33,8 @@ live order and journal the transition with its cause. Each halt has a kind:
 Drawdown and daily-loss triggers are the RiskGuard's own. **Resume rules**: a halt holds until
 the operator resumes (``guard.resume``), unless ``auto_resume`` gives its kind a cool-down in
 feed seconds: once the halt's condition has been clear for that long (``stale``: batches
-flowing; ``disconnect``: the gateway connected; ``reject_storm``: no venue reject in the last
+flowing; ``disconnect``: the link back and reconciled (below); ``reject_storm``: no venue
+reject in the last
 second; ``cancel_storm``: the cool-down alone; ``clock_skew``: every batch's skew within the
 limit), and every other active halt may resume too, the runtime resumes trading and journals
 why. An automatic resume keeps the RiskGuard's drawdown peak (``reset_peak=False``: a loss
@@ -42,6 +44,16 @@ resumed automatically. A **rate-limit error** from the gateway
 no new order is sent for ``backoff_s`` of feed time (the venue's ``retry_after_s`` if larger),
 doubling on each further rate-limit error up to ``max_backoff_s`` and reset by the next order
 that goes through; cancels are still sent.
+
+**Reconnect**: each time the gateway's link comes back (``gateway.reconnects`` grows) the
+runtime reconciles its live orders with the venue before anything else: it asks the gateway
+to :meth:`~invrisk.live.gateway.Gateway.sync` (the fills missed while disconnected are then
+booked, each once by fill id), marks cancelled the orders the venue no longer holds, sends
+again the cancels the venue did not get, and cancels any order of ours the venue holds that
+the runtime does not consider live; a new order is never re-sent, so the venue never holds a
+duplicate. A halt caused by the disconnect (a refused order or cancel) holds until the
+operator resumes, or, with a ``disconnect`` resume rule (``auto_resume_after_s`` sets one for
+``stale`` and ``disconnect``), until the link has been back and reconciled for the cool-down.
 """
 
 from __future__ import annotations
@@ -59,12 +71,21 @@ import numpy as np
 from invrisk.data.events import EVENT_DTYPE, EventArray
 from invrisk.errors import InvalidArgumentError, RateLimitError
 from invrisk.instruments import Instrument
-from invrisk.live.paper import OrderEvent, PaperGateway
+from invrisk.live.gateway import Gateway
+from invrisk.live.paper import OrderEvent
 from invrisk.market.book import L2Book
 from invrisk.order_manager import CancelOrder, NewOrder, OrderManager, OrderStatus
 from invrisk.risk.limits import RiskGuard, TradingState
 from invrisk.store.journal import Journal
-from invrisk.strategy import AccountView, Context, Fill, InstrumentView, MarketView, Strategy
+from invrisk.strategy import (
+    AccountView,
+    Context,
+    Fill,
+    InstrumentView,
+    MarketView,
+    Strategy,
+    TimeInForce,
+)
 
 __all__ = ["HALT_KINDS", "Runtime", "RuntimeSummary"]
 
@@ -94,7 +115,8 @@ class Runtime:
     strategy, instruments
         The strategy and the instruments of the feed (index = the events' ``instrument``).
     gateway
-        Where orders go and market data and order events come from.
+        Where orders go and market data and order events come from (any
+        :class:`~invrisk.live.gateway.Gateway`).
     guard
         The pre-trade RiskGuard (None: accept every order; the automatic halts then only
         cancel orders and stop deciding).
@@ -114,7 +136,8 @@ class Runtime:
         ``cancel_storm``, ``clock_skew``) after which a halt of that kind resumes on its own
         (see the module docstring); kinds not given (default: all) need the operator.
     auto_resume_after_s
-        Shorthand for ``auto_resume={"stale": auto_resume_after_s}``.
+        Shorthand for a cool-down of ``auto_resume_after_s`` on ``stale`` and ``disconnect``
+        halts (a disconnect halt clears once the link is back and reconciled).
     max_cancels_per_s
         Cancel-storm threshold (an int >= 1).
     max_clock_skew_s
@@ -129,7 +152,7 @@ class Runtime:
         *,
         strategy: Strategy,
         instruments: Sequence[Instrument],
-        gateway: PaperGateway,
+        gateway: Gateway,
         guard: RiskGuard | None = None,
         journal: Journal | None = None,
         decision_interval_ns: int = 100_000_000,
@@ -203,6 +226,7 @@ class Runtime:
         rules = dict(auto_resume or {})
         if auto_resume_after_s is not None:
             rules.setdefault("stale", auto_resume_after_s)
+            rules.setdefault("disconnect", auto_resume_after_s)
         for kind, cool in rules.items():
             if kind not in HALT_KINDS:
                 raise InvalidArgumentError("auto_resume", kind, f"halt kinds {HALT_KINDS}")
@@ -214,6 +238,8 @@ class Runtime:
         # (None: not clear now)
         self._active: dict[str, int | None] = {}
         self._own_causes: set[str] = set()  # causes of the halts this runtime made
+        self._reconnects_seen = int(gateway.reconnects)
+        self.reconciliations: list[dict[str, tuple[int, ...]]] = []
         self._next_snapshot = -1
         self._halted = False  # the runtime's own halt flag, used when there is no RiskGuard
         self.measure_latency = bool(measure_latency)
@@ -229,10 +255,12 @@ class Runtime:
         the last journaled one (no client id is reused); the orders the journal last saw live
         are reconciled with the venue by :func:`~invrisk.store.reconcile_orders`'s rule:
         those the venue no longer holds are journaled as cancelled (``reconciled: not at
-        venue``; a venue gateway must deliver their missed fills first, journaled by fill
-        id), and orders the venue holds that the journal does not know are returned in
-        ``unknown_at_venue`` for the caller to cancel (never adopted). Returns the
-        reconciliation (``matched``, ``unknown_at_venue``, ``missing_at_venue``).
+        venue``), or as filled when their journaled fills add up to their size (the fills the
+        gateway's last :meth:`~invrisk.live.gateway.Gateway.sync` fetched are booked first,
+        each once by fill id), and orders the venue holds that the journal does not know are
+        returned in ``unknown_at_venue`` for the caller to cancel (never adopted). Returns the
+        reconciliation (``matched``, ``unknown_at_venue``, ``missing_at_venue``). A venue
+        gateway must be started (and so synced) before this is called.
         """
         from invrisk.store import reconcile_orders
 
@@ -248,9 +276,27 @@ class Runtime:
             on_event=j.on_order_event,
             first_order_id=rec.next_order_id,
         )
+        # fills the venue gateway fetched in its last sync (missed while we were down) are
+        # booked first, each once by fill id, before an order is declared gone
+        for e in self.gateway.take_order_events():
+            self._on_order_event(e)
         report = reconcile_orders(rec.open_orders, self.gateway.open_order_ids())
         now = self.gateway.now_ns
+        filled: dict[int, float] = {}
+        if report.missing_at_venue:
+            for f in j.table("fills", rec.run_id):
+                filled[int(f["order_id"])] = filled.get(int(f["order_id"]), 0.0) + f["qty"]
         for oid in report.missing_at_venue:
+            qty = float(rec.open_orders[oid]["qty"])
+            if filled.get(oid, 0.0) >= qty * (1 - 1e-9):  # filled while we were down
+                j.record_event(
+                    oid,
+                    kind="fill",
+                    status=OrderStatus.FILLED,
+                    t_ns=now,
+                    detail="reconciled: filled at venue",
+                )
+                continue
             j.record_event(
                 oid,
                 kind="cancelled",
@@ -295,6 +341,9 @@ class Runtime:
                 pending = None
             if self.measure_latency:
                 self._t_batch = time.perf_counter_ns()
+            if gw.reconnects != self._reconnects_seen and gw.connected:
+                self._reconnects_seen = gw.reconnects
+                await self._reconcile_after_reconnect()
             self._apply(batch)
             await self._deliver()
             await self._storm_halt()
@@ -593,13 +642,58 @@ class Runtime:
 
     def _clear(self, kind: str, now: int) -> bool:
         """Whether the condition of a halt of ``kind`` is clear now (module docstring)."""
-        if kind == "disconnect":
-            return bool(getattr(self.gateway, "connected", True))
+        if kind == "disconnect":  # the link is back and the runtime has reconciled it
+            gw = self.gateway
+            return bool(gw.connected) and self._reconnects_seen == int(gw.reconnects)
         if kind == "reject_storm":
             return not self._rejects or self._rejects[-1] <= now - 1_000_000_000
         if kind == "clock_skew":
             return self.max_skew_ns is None or abs(self.last_skew_ns) <= self.max_skew_ns
         return True  # stale: a batch has just arrived; cancel_storm: the cool-down alone
+
+    async def _reconcile_after_reconnect(self) -> None:
+        """The link came back: book the missed fills, then settle our orders with the venue
+        (see the module docstring). Recorded in ``reconciliations``."""
+        gw = self.gateway
+        try:
+            await gw.sync()
+        except ConnectionError:  # dropped again: the next reconnect reconciles
+            return
+        await self._deliver()
+        now = gw.now_ns
+        venue = set(gw.open_order_ids())
+        live = {o.order_id: o for o in self.om.live_orders()}
+        gone = sorted(oid for oid in live if oid not in venue)
+        with self._batch():
+            for oid in gone:
+                if live[oid].tif == TimeInForce.IOC:
+                    self.om.on_expired(oid, now_ns=now)
+                else:
+                    self.om.on_cancel_ack(oid, now_ns=now)
+                gw.release(oid)
+        recancel = sorted(
+            oid
+            for oid, o in live.items()
+            if oid in venue and o.status == OrderStatus.PENDING_CANCEL
+        )
+        unknown = sorted(oid for oid in venue if oid not in live)
+        for oid in recancel + unknown:
+            inst = live[oid].instrument if oid in live else self._instrument_of(oid)
+            with contextlib.suppress(ConnectionError):
+                await gw.cancel(CancelOrder(oid, inst))
+        self.reconciliations.append(
+            {
+                "missing_at_venue": tuple(gone),
+                "cancels_resent": tuple(recancel),
+                "unknown_at_venue": tuple(unknown),
+            }
+        )
+
+    def _instrument_of(self, order_id: int) -> int:
+        with contextlib.suppress(InvalidArgumentError):
+            return self.om.order(order_id).instrument
+        row = self.journal.order_of(order_id) if self.journal is not None else None
+        return int(row["instrument"]) if row is not None else 0
 
     def _maybe_resume(self, now: int) -> None:
         active = self._active
@@ -645,6 +739,19 @@ class Runtime:
             )
             rows.append((i, q, self.cash[i], self.cash[i] + held, mid))
         self.journal.record_snapshot(t_ns=now, rows=rows)
+
+    async def cancel_open_orders(self, *, wait_s: float = 2.0) -> int:
+        """End of a session: cancel every live order and wait up to ``wait_s`` wall seconds
+        for the venue's answers (booked like any order event). Returns the orders still live
+        (0 when the venue confirmed every cancel)."""
+        gw = self.gateway
+        await self._cancel_all(gw.now_ns)
+        deadline = time.monotonic() + wait_s
+        while self.om.live_orders() and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+            await self._deliver()
+        await self._deliver()
+        return len(self.om.live_orders())
 
     async def _cancel_all(self, now: int) -> None:
         for c in self.om.cancel_all(now_ns=now):
