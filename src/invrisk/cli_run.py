@@ -43,6 +43,26 @@ def _duration_ns(text: str | None) -> int | None:
     return round(float(m.group(1)) * _UNITS[m.group(2)] * 1e9)
 
 
+def _greeks_rows(rt: Any) -> list[tuple[str, str]]:
+    """P&L marked to the mid and the delta of the first instrument (linear: q × size coins;
+    inverse: q × size USD of notional, q × size / mid coins)."""
+    book, inst, q = rt.books[0], rt.instruments[0], rt.position[0]
+    if book is None:
+        return []
+    mid = 0.5 * (book.best_bid + book.best_ask)
+    if not mid > 0:
+        return []
+    size = inst.contract_size
+    if inst.is_inverse:
+        held, delta_coin, delta_usd = -q * size / mid, q * size / mid, q * size
+    else:
+        held, delta_coin, delta_usd = q * size * mid, q * size, q * size * mid
+    return [
+        ("P&L (marked to mid)", f"{rt.cash[0] + held:+,.6g} {inst.settle}"),
+        ("delta", f"{delta_coin:+,.6g} {inst.base} ({delta_usd:+,.2f} {inst.quote})"),
+    ]
+
+
 def _panel(rt: Any, started: float, start_ns: int, title: str = "invrisk paper run") -> Table:
     t = Table(title=title, show_header=False)
     gw = rt.gateway
@@ -59,7 +79,9 @@ def _panel(rt: Any, started: float, start_ns: int, title: str = "invrisk paper r
         f"{min((o.price for o in asks), default=float('nan')):,.2f}",
     )
     t.add_row("inventory", f"{rt.position[0]:+,.6g} contracts")
-    t.add_row("cash", f"{rt.cash[0]:,.2f}")
+    t.add_row("cash", f"{rt.cash[0]:,.2f} {rt.instruments[0].settle}")
+    for label, value in _greeks_rows(rt):
+        t.add_row(label, value)
     t.add_row("decisions / orders / fills", f"{rt.decisions:,} / {rt.om.n_sent:,} / {rt.fills:,}")
     state = rt.guard.state.name if rt.guard is not None else "no guard"
     t.add_row("risk state", state + (f" ({rt.halts[-1]})" if rt.halts else ""))

@@ -763,3 +763,29 @@ def test_bad_resume_rules_and_thresholds_are_named() -> None:
     ):
         with pytest.raises(InvalidArgumentError, match=word.replace("[", r"\[")):
             Runtime(**base, **kw)  # type: ignore[arg-type]
+
+
+def test_status_panel_marks_pnl_and_delta_for_linear_and_inverse() -> None:
+    """The run panel's P&L (cash + position at the mid) and delta: a linear perpetual's delta
+    is q × size coins; an inverse one's is q × size USD of notional, i.e. q × size / mid coins."""
+    from types import SimpleNamespace
+
+    from invrisk.cli_run import _greeks_rows
+    from invrisk.data.synthetic_market import synthetic_perpetual
+
+    book = SimpleNamespace(best_bid=49_999.0, best_ask=50_001.0)
+    linear = SimpleNamespace(
+        books=[book], instruments=[synthetic_perpetual("linear")], position=[0.5], cash=[-24_000.0]
+    )
+    rows = dict(_greeks_rows(linear))
+    size = linear.instruments[0].contract_size
+    assert rows["P&L (marked to mid)"].startswith(f"{-24_000.0 + 0.5 * size * 50_000:+,.6g}")
+    assert rows["delta"].startswith(f"{0.5 * size:+,.6g} BTC")
+    inv = synthetic_perpetual("inverse")
+    inverse = SimpleNamespace(books=[book], instruments=[inv], position=[10.0], cash=[0.02])
+    rows = dict(_greeks_rows(inverse))
+    notional = 10.0 * inv.contract_size
+    assert rows["delta"] == (f"{notional / 50_000:+,.6g} {inv.base} ({notional:+,.2f} {inv.quote})")
+    assert rows["P&L (marked to mid)"].startswith(f"{0.02 - notional / 50_000:+,.6g}")
+    empty = SimpleNamespace(books=[None], instruments=[inv], position=[0.0], cash=[0.0])
+    assert _greeks_rows(empty) == []
