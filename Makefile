@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench clean postgres
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "invrisk needs Python >= 3.11; set PYTHON=/path/to/python3.11")'
@@ -47,6 +47,18 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_book.py
 	$(BIN)/python bench/bench_synth.py
 	$(BIN)/python bench/bench_catalog.py
+
+# The journal's PostgreSQL tests start a throwaway server (tests/pg.py) from Debian's package;
+# install it when the machine has none (as root, or through sudo).
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "PostgreSQL present"; \
+	else \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null && \
+		echo "PostgreSQL installed"; \
+	fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

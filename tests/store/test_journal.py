@@ -24,11 +24,11 @@ def fill(order_id: int, side: int, qty: float, price: float, t: int) -> Fill:
     return Fill(0, order_id, side, price, qty, 0.01, True, T0 + t, T0 + t + 5)
 
 
-def test_order_manager_hook_and_recovery(tmp_path: Path) -> None:
+def test_order_manager_hook_and_recovery(journal_url: str) -> None:
     """The order manager's events go to the journal as they happen; after a 'restart' the
     journal gives back the positions (from the fills alone), the cash, the orders still live
-    and the next order id."""
-    path = tmp_path / "j.sqlite"
+    and the next order id. On a SQLite file and on PostgreSQL (by URL)."""
+    path = journal_url
     j = Journal(path)
     rid = j.start_run(started_ns=T0, mode="paper", venue="sim", config={"gamma": 0.1})
     om = OrderManager(tick_sizes=[0.1], on_event=j.on_order_event)
@@ -177,3 +177,42 @@ def test_journal_command(tmp_path: Path) -> None:
     for args in (["journal", str(tmp_path / "none.sqlite")], ["journal", str(path), "--run", "x"]):
         bad = runner.invoke(app, args)
         assert bad.exit_code == 2, bad.output
+
+
+def test_paper_run_journaled_in_postgresql(pg_server: str) -> None:
+    """A GLFT paper run journaled to PostgreSQL: positions and cash recovered from its fills
+    equal the runtime's, and a duplicated fill message is stored once."""
+    import asyncio
+
+    from invrisk.backtest import Fees
+    from invrisk.data.synthetic_market import benchmark_stream
+    from invrisk.live import PaperGateway, Runtime
+    from invrisk.strategies import GLFTMarketMaker
+    from invrisk.strategies.glft import GLFTParams
+    from tests.pg import new_database
+
+    market = benchmark_stream(60_000, seed=3)
+    url = new_database(pg_server, "paper_run")
+    j = Journal(url)
+    j.start_run(started_ns=int(market.events["local_ns"][0]), mode="paper", venue="sim")
+    strategy = GLFTMarketMaker(
+        gamma=0.05,
+        q_max=0.1,
+        order_qty=0.01,
+        window_ns=60 * 10**9,
+        warmup="fallback",
+        fallback=GLFTParams(5.0, 80.0, 5.0),
+    )
+    gw = PaperGateway(events=market.events, instruments=[market.instrument], fees=Fees(maker=-1e-4))
+    rt = Runtime(strategy=strategy, instruments=[market.instrument], gateway=gw, journal=j)
+    s = asyncio.run(rt.run())
+    assert s.fills > 20
+    rec = j.recover()
+    assert rec.n_fills == s.fills
+    assert rec.positions[0] == pytest.approx(s.positions[0], abs=1e-9)
+    assert rec.cash[0] == pytest.approx(s.cash[0], rel=1e-12)
+    first = j.table("fills")[0]
+    again = Fill(0, first["order_id"], first["side"], first["price"], first["qty"], 0.0, True, 1, 2)
+    assert not j.record_fill(again, fill_id=first["fill_id"])
+    assert j.engine.dialect.name == "postgresql"
+    j.close()

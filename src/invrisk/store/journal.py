@@ -171,9 +171,11 @@ runs_insert = runs.insert()
 orders_insert = orders.insert()
 order_events_insert = order_events.insert()
 risk_events_insert = risk_events.insert()
+# A duplicate fill is detected by the row RETURNING gives back (none when the conflict skipped
+# it): the driver's rowcount is not portable (psycopg reports -1 here through SQLAlchemy).
 _FILL_INSERTS = {
-    "sqlite": sqlite_insert(fills).on_conflict_do_nothing(),
-    "postgresql": pg_insert(fills).on_conflict_do_nothing(),
+    "sqlite": sqlite_insert(fills).on_conflict_do_nothing().returning(fills.c.fill_id),
+    "postgresql": pg_insert(fills).on_conflict_do_nothing().returning(fills.c.fill_id),
 }
 
 
@@ -222,7 +224,7 @@ def reconcile_orders(journal_open: Iterable[int], venue_open: Iterable[int]) -> 
 
 
 def _insert_ignoring_duplicates(conn: Connection) -> Any:
-    """``INSERT`` into fills that skips a (run, fill id) already there (rowcount 0)."""
+    """``INSERT`` into fills that skips a (run, fill id) already there (no row returned)."""
     stmt = _FILL_INSERTS.get(conn.dialect.name)
     if stmt is None:
         raise InvalidArgumentError("journal", conn.dialect.name, "a SQLite or PostgreSQL database")
@@ -445,7 +447,8 @@ class Journal:
                     local_ns=int(fill.local_ns),
                 ),
             )
-        return bool(result.rowcount)
+            inserted = result.first() is not None
+        return inserted
 
     def record_transition(self, *, t_ns: int, old: str, new: str, cause: str) -> None:
         """A trading-state change of the RiskGuard."""
