@@ -244,7 +244,7 @@ class _Series:
         self.new.append(point)
 
 
-_SERIES = ("mid", "bid", "ask", "buy", "sell", "inventory", "equity", "realised")
+_SERIES = ("mid", "bid", "ask", "buy", "sell", "inventory", "equity", "realised", "minus_fees")
 
 
 class _Instrument:
@@ -264,7 +264,8 @@ class _Instrument:
         self.snapshot_equity = math.nan
         self.n_fills = 0
         self.n_orders = 0
-        self.live: dict[int, tuple[int, float, float]] = {}  # order id -> side, price, qty
+        # live orders: order id -> [side, price, qty, status]
+        self.live: dict[int, list[Any]] = {}
         self.series = {name: _Series(cap) for name in _SERIES}
 
     def value(self, price: float) -> float:
@@ -308,8 +309,11 @@ class _Instrument:
         return self.cash + self.position * self.value(self.mark)
 
     def best_quotes(self) -> tuple[float, float]:
-        bids = [p for s, p, _ in self.live.values() if s > 0]
-        asks = [p for s, p, _ in self.live.values() if s < 0]
+        """Our best bid and ask among the orders meant to rest (sent or acknowledged, not
+        being cancelled)."""
+        resting = [(s, p) for s, p, _, status in self.live.values() if status != "PENDING_CANCEL"]
+        bids = [p for s, p in resting if s > 0]
+        asks = [p for s, p in resting if s < 0]
         return max(bids, default=math.nan), min(asks, default=math.nan)
 
 
@@ -447,7 +451,7 @@ class DashboardState:
     def _on_order(self, o: Mapping[str, Any]) -> None:
         inst = self._inst(int(o["instrument"]))
         t, side, price = int(o["created_ns"]), int(o["side"]), float(o["price"])
-        inst.live[int(o["order_id"])] = (side, price, float(o["qty"]))
+        inst.live[int(o["order_id"])] = [side, price, float(o["qty"]), "PENDING_NEW"]
         inst.n_orders += 1
         inst.series["bid" if side > 0 else "ask"].add(t, price)
         self.n_orders += 1
@@ -455,10 +459,15 @@ class DashboardState:
         self._seen(t)
 
     def _on_order_event(self, e: Mapping[str, Any]) -> None:
-        if str(e["status"]) in _TERMINAL:
-            for inst in self.instruments.values():
-                if inst.live.pop(int(e["order_id"]), None) is not None:
-                    break
+        oid, status = int(e["order_id"]), str(e["status"])
+        for inst in self.instruments.values():
+            order = inst.live.get(oid)
+            if order is not None:
+                if status in _TERMINAL:
+                    del inst.live[oid]
+                else:
+                    order[3] = status
+                break
         self._seen(int(e["t_ns"]))
 
     def _on_fill(self, f: Mapping[str, Any]) -> None:
@@ -471,6 +480,7 @@ class DashboardState:
         inst.series["buy" if side > 0 else "sell"].add(t, price, qty)
         inst.series["inventory"].add(t, inst.position)
         inst.series["realised"].add(t, inst.realised)
+        inst.series["minus_fees"].add(t, -inst.fees)
         row = {
             "t_ms": t / _NS_PER_MS,
             "instrument": int(f["instrument"]),

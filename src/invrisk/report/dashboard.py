@@ -210,7 +210,14 @@ class _Hub:
         self.clients: set[asyncio.Queue[str | None]] = set()
         self.polls = 0
         self.error: str | None = None
-        self.last_poll_wall = 0.0
+        self.ready: asyncio.Event | None = None  # set after the first read (made in the loop)
+
+    async def first_read(self, timeout_s: float = 5.0) -> None:
+        """Wait (a bounded time) for the first read: a page opened at start shows the journal,
+        not an empty state."""
+        if self.ready is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.ready.wait(), timeout_s)
 
     def status(self) -> dict[str, Any]:
         return {
@@ -228,17 +235,20 @@ class _Hub:
     async def run(self) -> None:
         from sqlalchemy.exc import SQLAlchemyError
 
+        self.ready = ready = asyncio.Event()
         while True:
             try:
                 rows = await asyncio.to_thread(self.tail.read)
             except SQLAlchemyError as exc:  # locked, or not a journal: shown, and retried
                 self.error = f"cannot read the journal: {getattr(exc, 'orig', None) or exc}"
+                ready.set()
                 self._broadcast(json.dumps({"type": "status", "status": self.status()}))
                 await asyncio.sleep(self.interval)
                 continue
             self.polls += 1
             self.error = None
             message = self.state.apply(rows)
+            ready.set()
             message["status"] = self.status()
             self._broadcast(json.dumps(message, allow_nan=False))
             if not rows.more:
@@ -339,10 +349,12 @@ def create_app(
 
     @app.get("/api/state")
     async def state() -> JSONResponse:
+        await hub.first_read()
         return JSONResponse(hub.full(), headers={"Cache-Control": "no-store"})
 
     async def updates(websocket: WebSocket) -> None:
         await websocket.accept()
+        await hub.first_read()
         queue = hub.subscribe()
         first = json.dumps(hub.full(), allow_nan=False)  # no await since subscribing: no gap
         try:
