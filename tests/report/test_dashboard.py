@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
-from starlette.websockets import WebSocketDisconnect
+from starlette.testclient import WebSocketDenialResponse
 from typer.testing import CliRunner
 
 from invrisk.backtest import Fees, ProbQueue
@@ -319,9 +319,10 @@ def test_with_a_token_every_request_must_carry_it(paper_journal: Path) -> None:
         assert c.get("/api/state", headers={"Host": "dashboard.example"}).status_code == 401
         page = c.get("/", params={"token": TOKEN}).text
         assert f'src="plotly.min.js?token={TOKEN}"' in page  # the page's own requests carry it
-        with pytest.raises(WebSocketDisconnect) as refused, c.websocket_connect(WS):
-            pass
-        assert refused.value.code == 1008
+        for bad in ("", f"?token={TOKEN[:-1]}X"):
+            with pytest.raises(WebSocketDenialResponse) as refused, c.websocket_connect(WS + bad):
+                pass
+            assert refused.value.status_code == 401
         with c.websocket_connect(f"{WS}?token={TOKEN}") as ws:
             assert ws.receive_json()["type"] == "full"
 
@@ -333,11 +334,11 @@ def test_loopback_without_token_refuses_foreign_hosts_and_origins(paper_journal:
         # a DNS-rebinding page reaches 127.0.0.1 under its own name
         assert c.get("/api/state", headers={"Host": "attacker.example:8050"}).status_code == 403
         with (
-            pytest.raises(WebSocketDisconnect) as refused,
+            pytest.raises(WebSocketDenialResponse) as refused,
             c.websocket_connect(WS, headers={"Origin": "http://attacker.example"}),
         ):
             pass
-        assert refused.value.code == 1008
+        assert refused.value.status_code == 403
         with c.websocket_connect(WS, headers={"Origin": BASE}) as ws:
             assert ws.receive_json()["type"] == "full"
 
@@ -357,10 +358,21 @@ def test_real_server_on_all_interfaces_answers_401_without_the_token(paper_journ
         assert server.url == f"{base}/?token={TOKEN}"
         with pytest.raises(InvalidStatus) as ws_denied:
             connect(f"ws://127.0.0.1:{server.port}/ws", open_timeout=5).close()
-        assert ws_denied.value.response.status_code == 403  # a closed handshake
+        assert ws_denied.value.response.status_code == 401
         with connect(f"ws://127.0.0.1:{server.port}/ws?token={TOKEN}", open_timeout=5) as ws:
             assert json.loads(ws.recv(timeout=5))["type"] == "full"
     assert not server.running
+
+
+def test_an_unreadable_journal_is_reported_not_fatal(tmp_path: Path) -> None:
+    path = tmp_path / "not-a-journal.sqlite"
+    path.write_bytes(b"this is not a SQLite database" * 100)
+    with client(path) as c:
+        status = c.get("/api/state").json()["status"]
+        assert "cannot read the journal" in status["error"] and status["polls"] == 0
+        with c.websocket_connect(WS) as ws:
+            assert ws.receive_json()["status"]["error"] == status["error"]
+            assert ws.receive_json()["type"] == "status"  # and it keeps trying
 
 
 def test_the_dashboard_names_its_extra_when_fastapi_is_missing(tmp_path: Path) -> None:

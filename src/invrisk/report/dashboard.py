@@ -21,8 +21,9 @@ Endpoints
 Security: the server binds 127.0.0.1 by default. Bound to any other address it refuses to start
 without a token, and then every request (page, script, JSON and websocket) must carry it:
 ``?token=...`` in the URL, an ``Authorization: Bearer ...`` header or an
-``X-Invrisk-Token`` header; anything else gets 401 (a websocket is closed with code 1008). A
-token given on loopback is enforced too. Without a token, only loopback host names are
+``X-Invrisk-Token`` header; anything else gets 401 (a websocket handshake too, or a close with
+code 1008 where the server cannot answer a handshake with HTTP). A token given on loopback is
+enforced too. Without a token, only loopback host names are
 accepted in the ``Host`` header (a DNS-rebinding page cannot read the dashboard), and a
 websocket's ``Origin``, when sent, must be the dashboard's own.
 
@@ -41,7 +42,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -184,15 +185,19 @@ class _AccessGuard:
             await self.app(scope, receive, send)
             return
         status, text = refusal
-        if scope["type"] == "websocket":
-            await receive()  # the handshake request
-            await send({"type": "websocket.close", "code": 1008, "reason": text})
-            return
         headers = [(b"content-type", b"text/plain; charset=utf-8")]
         if status == 401:
             headers.append((b"www-authenticate", b'Bearer realm="invrisk"'))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": text.encode()})
+        prefix = "http"
+        if scope["type"] == "websocket":
+            await receive()  # the handshake request
+            if "websocket.http.response" not in scope.get("extensions", {}):
+                # a server without HTTP denial responses: refuse the handshake plainly
+                await send({"type": "websocket.close", "code": 1008, "reason": text})
+                return
+            prefix = "websocket.http"
+        await send({"type": f"{prefix}.response.start", "status": status, "headers": headers})
+        await send({"type": f"{prefix}.response.body", "body": text.encode()})
 
 
 # -- the poller and the websocket clients -----------------------------------------------------
@@ -383,9 +388,9 @@ class DashboardServer:
 
     host: str
     port: int
-    token: str | None
-    _server: uvicorn.Server
-    _thread: threading.Thread
+    token: str | None = field(repr=False)
+    _server: uvicorn.Server = field(repr=False)
+    _thread: threading.Thread = field(repr=False)
 
     @property
     def url(self) -> str:
