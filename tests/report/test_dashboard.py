@@ -30,7 +30,7 @@ from invrisk.data.events import EventArray
 from invrisk.data.synthetic_market import SyntheticMarket, benchmark_stream
 from invrisk.errors import InvalidArgumentError
 from invrisk.live import PaperGateway, Runtime
-from invrisk.report._dashboard_state import JournalTail, read_only_engine
+from invrisk.report._dashboard_state import DashboardState, JournalTail, read_only_engine
 from invrisk.report.dashboard import create_app, serve_dashboard
 from invrisk.risk.limits import InstrumentLimits, RiskGuard
 from invrisk.store import Journal
@@ -258,6 +258,16 @@ def test_reader_is_incremental_and_cannot_write(paper_journal: Path) -> None:
     assert total == journal_rows(paper_journal, "SELECT COUNT(*) FROM fills")[0][0]
     again = tail.read()
     assert not (again.fills or again.orders or again.order_events or again.snapshots)
+    # read in slices of 7 rows per table, the figures are those of one read of everything
+    sliced, whole = DashboardState(), DashboardState()
+    small = JournalTail(engine, max_rows=7)
+    while True:
+        rows = small.read()
+        sliced.apply(rows)
+        if not (rows.more or rows.fills or rows.orders or rows.order_events):
+            break
+    whole.apply(JournalTail(engine, max_rows=10**6).read())
+    assert sliced.full() == whole.full()
     with engine.connect() as conn, pytest.raises(OperationalError, match="readonly"):
         conn.exec_driver_sql("DELETE FROM fills")
     engine.dispose()

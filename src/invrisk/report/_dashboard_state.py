@@ -141,7 +141,9 @@ class JournalTail:
                 out.run = run
             rid = str(run["run_id"])
             # order events before orders: an order's request and its ``new`` event commit
-            # together, so every event read here has its order in the next query
+            # together, so every event read here has its order in the next query; capped
+            # reads stay consistent too (k events name at most k orders, each by its ``new``
+            # event, and the orders cursor is never behind the events' orders)
             ev = order_events.c
             out.order_events = _rows(
                 conn,

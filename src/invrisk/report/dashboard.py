@@ -38,6 +38,7 @@ import contextlib
 import hmac
 import ipaddress
 import json
+import logging
 import socket
 import threading
 import time
@@ -64,6 +65,7 @@ __all__ = [
     "serve_dashboard",
 ]
 
+_log = logging.getLogger(__name__)
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050
 MIN_TOKEN_CHARS = 16
@@ -252,7 +254,14 @@ class _Hub:
                 continue
             self.polls += 1
             self.error = None
-            message = self.state.apply(rows)
+            try:
+                message = self.state.apply(rows)
+            except (KeyError, TypeError, ValueError) as exc:  # a row this version cannot read
+                self.error = f"dashboard stopped on a journal row it cannot read: {exc!r}"
+                _log.exception("invrisk dashboard: polling stopped")
+                ready.set()
+                self._broadcast(json.dumps({"type": "status", "status": self.status()}))
+                return
             ready.set()
             message["status"] = self.status()
             self._broadcast(json.dumps(message, allow_nan=False))
@@ -276,9 +285,10 @@ class _Hub:
         return queue
 
     def close(self) -> None:
-        for queue in self.clients:
-            with contextlib.suppress(asyncio.QueueFull):
-                queue.put_nowait(None)
+        for queue in self.clients:  # each page's handler closes its websocket
+            while not queue.empty():
+                queue.get_nowait()
+            queue.put_nowait(None)
         self.engine.dispose()
 
 
