@@ -529,7 +529,6 @@ def test_browser_shows_live_inventory_and_pnl_during_a_paper_run(
     feed_s = (int(market.events["local_ns"][-1]) - int(market.events["local_ns"][0])) / 1e9
     run = BackgroundRun(paper_runtime(market, journal, speed=feed_s / 10.0))
     server = serve_dashboard(path, port=0, poll_interval_s=0.2)
-    run.thread.start()
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -539,22 +538,22 @@ def test_browser_shows_live_inventory_and_pnl_during_a_paper_run(
                 page.on("pageerror", lambda exc: errors.append(str(exc)))
                 page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
                 page.goto(server.url)
-                wait_until(
-                    lambda: (
-                        page.inner_text("#conn-status") == "live"
-                        and page.inner_text("#inventory-value") != "–"
-                    ),
-                    "the page to connect and show the inventory",
-                )
+                wait_until(lambda: page.inner_text("#conn-status") == "live", "the websocket")
+                assert "paper on sim" in page.inner_text("#run-info")  # the run, no trade yet
+                run.thread.start()  # the page is watching from the first trade on
+                wait_until(lambda: page.inner_text("#inventory-value") != "–", "the first figures")
                 assert "BTC" in page.inner_text("#inventory-label")
                 assert "USDT" in page.inner_text("#pnl-label")
                 seen: dict[str, set[str]] = {"inventory": set(), "pnl": set(), "counts": set()}
                 deadline = time.monotonic() + 8.0
-                while time.monotonic() < deadline and min(map(len, seen.values())) < 3:
+                while (
+                    run.thread.is_alive()
+                    and time.monotonic() < deadline
+                    and min(map(len, seen.values())) < 3
+                ):
                     for key in seen:
                         seen[key].add(page.inner_text(f"[data-testid={key}]"))
                     time.sleep(0.2)
-                assert run.thread.is_alive(), "the run ended before the page was watched"
                 assert len(seen["inventory"]) >= 2, seen  # live updates, not one picture
                 assert len(seen["pnl"]) >= 2, seen
                 assert len(seen["counts"]) >= 3, seen
