@@ -340,7 +340,8 @@ def test_with_a_token_every_request_must_carry_it(paper_journal: Path) -> None:
 def test_loopback_without_token_refuses_foreign_hosts_and_origins(paper_journal: Path) -> None:
     with client(paper_journal) as c:
         assert c.get("/api/state").status_code == 200
-        assert c.get("/api/state", headers={"Host": "localhost:8050"}).status_code == 200
+        for name in ("localhost:8050", "127.0.0.2:8050", "[::1]:8050"):
+            assert c.get("/api/state", headers={"Host": name}).status_code == 200
         # a DNS-rebinding page reaches 127.0.0.1 under its own name
         assert c.get("/api/state", headers={"Host": "attacker.example:8050"}).status_code == 403
         with (

@@ -70,7 +70,6 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050
 MIN_TOKEN_CHARS = 16
 _PAGE = Path(__file__).with_name("dashboard_page.html")
-_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 _HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' "
@@ -157,7 +156,7 @@ class _AccessGuard:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         host = headers.get("host", "")
         if self.token is None:
-            if _host_name(host) not in _LOOPBACK_NAMES:
+            if not is_loopback(_host_name(host)):
                 return 403, "this dashboard answers loopback host names only"
         else:
             given = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token", [""])
