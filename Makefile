@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test lint typecheck pytest bench clean postgres
+.PHONY: demo test lint typecheck pytest bench clean postgres browser
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "invrisk needs Python >= 3.11; set PYTHON=/path/to/python3.11")'
@@ -58,6 +58,23 @@ postgres:
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null && \
 		echo "PostgreSQL installed"; \
+	fi
+
+# Debian's Chromium for the dashboard's browser test (Playwright drives /usr/bin/chromium and
+# never downloads a browser). Installed with apt-get only when missing: as root, or with sudo.
+# (the test reads $$INVRISK_CHROMIUM, same default)
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ -x $(CHROMIUM) ]; then \
+		echo "browser: $$($(CHROMIUM) --version 2>/dev/null)"; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+		echo "make browser: $(CHROMIUM) is missing and there is no apt-get to install it" >&2; exit 1; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	elif command -v sudo >/dev/null 2>&1; then \
+		sudo -n apt-get update -q && sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else \
+		echo "make browser: $(CHROMIUM) is missing; install Debian's chromium (needs root or sudo)" >&2; exit 1; \
 	fi
 
 clean:

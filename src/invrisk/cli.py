@@ -20,6 +20,7 @@ from rich.table import Table
 from invrisk import __version__
 from invrisk._cli_common import fail, print_json, stdout_console
 from invrisk.cli_backtest import register as register_backtest_command
+from invrisk.cli_dashboard import register as register_dashboard_command
 from invrisk.cli_data import data_app
 from invrisk.cli_hedging import register as register_hedging_command
 from invrisk.cli_journal import register as register_journal_command
@@ -65,6 +66,7 @@ register_risk_commands(app)
 register_lp_command(app)
 register_journal_command(app)
 register_run_command(app)
+register_dashboard_command(app)
 
 console = stdout_console()
 err_console = Console(stderr=True)
