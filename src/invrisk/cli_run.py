@@ -12,8 +12,11 @@ No business logic: build the runtime the config describes
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -146,6 +149,24 @@ def run(
             help="Resume a stale-data or disconnect halt after this many feed seconds of data."
         ),
     ] = None,
+    dashboard: Annotated[
+        bool,
+        typer.Option(
+            "--dashboard",
+            help="Serve the live dashboard of this run's journal while it trades "
+            "(see invrisk dashboard).",
+        ),
+    ] = False,
+    dashboard_host: Annotated[
+        str, typer.Option(help="Dashboard bind address (a non-loopback one needs a token).")
+    ] = "127.0.0.1",
+    dashboard_port: Annotated[int, typer.Option(help="Dashboard port (0: a free one).")] = 8050,
+    dashboard_token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="INVRISK_DASHBOARD_TOKEN", help="Dashboard access token (>= 16 characters)."
+        ),
+    ] = None,
     auto_resume: Annotated[
         list[str] | None,
         typer.Option(
@@ -191,6 +212,7 @@ def run(
             auto_resume_after=auto_resume_after,
             auto_resume=auto_resume,
             max_clock_skew=1.0 if max_clock_skew is None else max_clock_skew,
+            dash=_Dash(dashboard, dashboard_host, dashboard_port, dashboard_token),
             json_out=json_out,
         )
         return
@@ -222,7 +244,9 @@ def run(
             auto_resume_after_s=auto_resume_after,
             auto_resume=_resume_rules(auto_resume),
             max_clock_skew_s=max_clock_skew,
+            snapshot_interval_s=1.0 if dashboard else 60.0,
         )
+        dash = _Dash(dashboard, dashboard_host, dashboard_port, dashboard_token)
 
         async def main() -> Any:
             task = asyncio.create_task(rt.run(max_feed_ns=feed_ns))
@@ -237,7 +261,8 @@ def run(
             return task.result()
 
         t0 = time.perf_counter()
-        summary = asyncio.run(main())
+        with dash.serve(journal, rid):
+            summary = asyncio.run(main())
         wall = time.perf_counter() - t0
         j.close()
     except (InvriskError, OSError) as exc:
@@ -265,6 +290,32 @@ def run(
         f"{summary.positions[0]:+.6g}, cash {summary.cash[0]:,.2f}, state {summary.state}; "
         f"journal {journal} (invrisk journal {journal})"
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Dash:
+    """The ``--dashboard`` options: serve the journal's dashboard around a run."""
+
+    on: bool
+    host: str
+    port: int
+    token: str | None
+
+    @contextlib.contextmanager
+    def serve(self, journal: Path, run_id: str) -> Iterator[None]:
+        if not self.on:
+            yield
+            return
+        from invrisk.report.dashboard import serve_dashboard
+
+        server = serve_dashboard(
+            journal, host=self.host, port=self.port, token=self.token, run_id=run_id
+        )
+        err_console.print(f"dashboard: {server.url}")
+        try:
+            yield
+        finally:
+            server.stop()
 
 
 def _resume_rules(items: list[str] | None) -> dict[str, float]:
@@ -305,6 +356,7 @@ def _run_live(
     auto_resume_after: float | None,
     auto_resume: list[str] | None,
     max_clock_skew: float,
+    dash: _Dash,
     json_out: bool,
 ) -> None:
     """``run --venue``: the same strategy and RiskGuard on a real venue through ccxt."""
@@ -354,6 +406,7 @@ def _run_live(
             auto_resume_after_s=auto_resume_after,
             auto_resume=_resume_rules(auto_resume),
             max_clock_skew_s=max_clock_skew,
+            snapshot_interval_s=1.0 if dash.on else 60.0,
         )
 
         async def main() -> Any:
@@ -378,7 +431,8 @@ def _run_live(
                 await gw.close()
 
         t0 = time.perf_counter()
-        summary = asyncio.run(main())
+        with dash.serve(journal, rid):
+            summary = asyncio.run(main())
         wall = time.perf_counter() - t0
         j.close()
     except (InvriskError, OSError) as exc:

@@ -283,6 +283,7 @@ def live_runtime_from_config(
     auto_resume_after_s: float | None = None,
     auto_resume: Mapping[str, float] | None = None,
     max_clock_skew_s: float | None = 1.0,
+    snapshot_interval_s: float | None = 60.0,
 ) -> Any:
     """The live :class:`~invrisk.live.Runtime` a config describes on a venue ``gateway``: the
     same strategy and RiskGuard as the backtest and the paper run. Live trading needs the
@@ -309,6 +310,7 @@ def live_runtime_from_config(
         auto_resume_after_s=auto_resume_after_s,
         auto_resume=auto_resume,
         max_clock_skew_s=max_clock_skew_s,
+        snapshot_interval_s=snapshot_interval_s,
     )
 
 
@@ -364,6 +366,7 @@ def paper_runtime_from_config(
     auto_resume_after_s: float | None = None,
     auto_resume: Mapping[str, float] | None = None,
     max_clock_skew_s: float | None = None,
+    snapshot_interval_s: float | None = 60.0,
 ) -> Any:
     """The paper :class:`~invrisk.live.Runtime` a backtest config describes: the same
     strategy, exchange models and RiskGuard, on a :class:`~invrisk.live.PaperGateway` that
@@ -399,4 +402,5 @@ def paper_runtime_from_config(
         auto_resume_after_s=auto_resume_after_s,
         auto_resume=auto_resume,
         max_clock_skew_s=max_clock_skew_s,
+        snapshot_interval_s=snapshot_interval_s,
     )

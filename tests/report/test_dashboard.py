@@ -593,3 +593,44 @@ def test_browser_shows_live_inventory_and_pnl_during_a_paper_run(
         server.stop()
         journal.close()
     assert (artifacts / "dashboard-live.png").stat().st_size > 10_000
+
+
+def test_run_dashboard_serves_the_running_paper_run(tmp_path: Path) -> None:
+    """``invrisk run --paper --dashboard``: the page's state is served while the run trades
+    (its run id, fills growing between two reads), and the server stops with the run."""
+    from tests.conftest import REPO_ROOT
+
+    journal = tmp_path / "paper.sqlite"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("INVRISK_DASHBOARD_TOKEN", None)
+    cmd = [
+        sys.executable, "-m", "invrisk.cli", "run",
+        str(REPO_ROOT / "examples" / "paper_synthetic_glft.toml"), "--paper",
+        "--events", "200000", "--speed", "10", "--duration", "60s", "--journal", str(journal),
+        "--dashboard", "--dashboard-port", "0", "--json",
+    ]  # fmt: skip
+    with subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    ) as proc:
+        try:
+            assert proc.stderr is not None
+            line = proc.stderr.readline()
+            assert "dashboard: http://127.0.0.1:" in line, line
+            url = line[line.index("http://") :].split()[0]
+            seen = []
+            for _ in range(2):
+                time.sleep(1.5)
+                with urllib.request.urlopen(url + "api/state", timeout=5) as r:
+                    seen.append(json.load(r))
+            out, _ = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    doc = json.loads(out)
+    assert proc.returncode == 0 and seen[0]["run"]["run_id"] == doc["run_id"]
+    fills = [
+        s["instruments"]["0"]["summary"]["fills"] if "0" in s["instruments"] else 0 for s in seen
+    ]
+    assert fills[1] > fills[0] >= 0, fills  # it was trading while served
+    with pytest.raises(OSError):  # stopped with the run
+        urllib.request.urlopen(url + "api/state", timeout=2)
