@@ -171,6 +171,8 @@ def test_gateway_disconnect_halts_and_journals_the_refused_order(tmp_path: Path)
     assert s.halts and "gateway refused" in s.halts[0]
     rejects = [e for e in j.table("order_events") if e["kind"] == "reject"]
     assert rejects and rejects[0]["detail"] == "gateway_disconnected"
+    # one halt, journaled once, however many orders of the decision the link refused
+    assert len(s.halts) == 1 and [m[1] for m in transitions(j)] == ["HALTED"]
     j.close()
 
 

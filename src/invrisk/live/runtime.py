@@ -760,6 +760,9 @@ class Runtime:
                 await self.gateway.cancel(c)
 
     async def _halt(self, cause: str, kind: str) -> None:
+        if kind in self._active:  # already halted for this: e.g. the next refused order of a
+            self._active[kind] = None  # decision; its cool-down restarts, nothing new to log
+            return
         now = self.gateway.now_ns
         self.halts.append(cause)
         self._halted = True
