@@ -393,6 +393,13 @@ def load_sweep(path: str | Path) -> SweepSpec:
     if s.metric not in METRICS:
         raise _bad(f"{p}: search.metric", s.metric, f"one of {', '.join(METRICS)}")
     if s.method == "grid":
+        for ps in params:
+            if ps.dist != "choice" and ps.num is None:
+                raise _bad(
+                    f"{p}: params.{ps.path}",
+                    f"dist={ps.dist!r} without num",
+                    "num = points for a grid (or search.method = 'random' / 'optuna')",
+                )
         size = math.prod(len(ps.grid()) for ps in params)
         if size > _MAX_RUNS:
             raise _bad(f"{p}: params", f"{size} grid points", f"at most {_MAX_RUNS}")
@@ -404,7 +411,10 @@ def load_sweep(path: str | Path) -> SweepSpec:
         raise _bad(f"{p}: datasets", names, "distinct dataset names")
     ex = doc.execution
     if ex.scheduler is not None:
-        parse_scheduler(ex.scheduler)
+        try:
+            parse_scheduler(ex.scheduler)
+        except InvalidArgumentError as exc:
+            raise _bad(f"{p}: execution.scheduler", ex.scheduler, exc.allowed) from exc
     return SweepSpec(
         path=p,
         base=base,
