@@ -435,3 +435,16 @@ def test_time_slice_starts_from_the_book_at_its_start() -> None:
     assert (book.n_bid_levels, book.n_ask_levels) == (ref.n_bid_levels, ref.n_ask_levels)
     with pytest.raises(InvalidArgumentError, match=r"data\.start_s/duration_s"):
         load_events(cfg.data.model_copy(update={"events": 20_000, "start_s": 1e6}))
+
+
+def test_duckdb_queries_the_summary_and_the_run_files(tmp_path: Path) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    path = write_sweep(tmp_path, '[params]\n"strategy.gamma" = [0.02, 0.5, 2.0]\n', events=20_000)
+    result = run_sweep(path, out=tmp_path / "out", workers=0)
+    con = duckdb.connect()
+    got = con.execute(
+        f"""SELECT "strategy.gamma", pnl FROM '{result.summary}' ORDER BY 1"""
+    ).fetchall()
+    assert got == [(r["strategy.gamma"], r["pnl"]) for r in result.rows]
+    n = con.execute(f"SELECT count(*) FROM '{result.out}/runs/*.parquet'").fetchone()
+    assert n == (3,)
