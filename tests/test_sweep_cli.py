@@ -177,3 +177,16 @@ def test_report_marks_the_non_dominated_points_and_ranks() -> None:
         sweep_report(rows, params=["strategy.gamma"], x="run.seed")
     with pytest.raises(InvalidArgumentError, match="rows"):
         sweep_report(None)
+
+
+@pytest.mark.parametrize(
+    "name", ["invrisk.sweep", "invrisk.walk_forward", "invrisk.report.sweep_report"]
+)
+def test_all_is_sorted_and_resolves(name: str) -> None:
+    import importlib
+
+    module = importlib.import_module(name)
+    exported = list(module.__all__)
+    assert exported == sorted(exported, key=lambda s: (not s.isupper(), s))
+    for member in exported:
+        assert hasattr(module, member) and not member.startswith("_")
