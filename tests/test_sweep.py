@@ -309,6 +309,13 @@ def test_local_processes_and_inline_give_the_same_table(tmp_path: Path) -> None:
     c = run_sweep(path, out=tmp_path / "a", workers=0)
     assert (c.computed, c.skipped) == (0, 4)
     np.testing.assert_equal(list(c.rows), list(a.rows))
+    # a run file that cannot be read is computed again, not trusted
+    broken = tmp_path / "a" / "runs" / f"{a.rows[0]['run_id']}.parquet"
+    broken.write_bytes(b"not parquet")
+    d = run_sweep(path, out=tmp_path / "a", workers=0)
+    assert (d.computed, d.skipped) == (1, 3)
+    np.testing.assert_equal(deterministic(list(d.rows)), deterministic(list(a.rows)))
+    assert pq.read_table(broken).num_rows == 1
 
 
 def test_killed_sweep_resumes_without_recomputing_finished_runs(tmp_path: Path) -> None:

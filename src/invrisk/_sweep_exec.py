@@ -353,12 +353,20 @@ def _write_run(out: Path, run_id: str, cfg: BacktestConfig, row: Mapping[str, An
     _write_parquet_atomic(pa.table(cols), _run_file(out, run_id))
 
 
-def _read_run(out: Path, run_id: str) -> dict[str, Any]:
+def _read_run(out: Path, run_id: str) -> dict[str, Any] | None:
+    """The metrics of a finished run, or None when its file is missing or unreadable (e.g.
+    written by another version without a column): the run is then computed again."""
     import pyarrow.parquet as pq
 
-    table = pq.read_table(_run_file(out, run_id))
-    row = {name: table.column(name)[0].as_py() for name in table.column_names}
-    return {k: row[k] for k in (*METRICS, "settlement")}
+    path = _run_file(out, run_id)
+    if not path.exists():
+        return None
+    try:
+        table = pq.read_table(path)
+        row = {name: table.column(name)[0].as_py() for name in table.column_names}
+        return {k: row[k] for k in (*METRICS, "settlement")}
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
 
 
 def _write_summary(path: Path, params: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:

@@ -94,7 +94,6 @@ from invrisk._sweep_exec import (
     _need,
     _pool,
     _read_run,
-    _run_file,
     _write_run,
     _write_summary,
     metrics_row,
@@ -676,8 +675,9 @@ class _State:
         for r in runs:
             if r.run_id in self.rows or r.run_id in todo:
                 continue
-            if _run_file(self.out, r.run_id).exists():
-                self.rows[r.run_id] = _read_run(self.out, r.run_id)
+            row = _read_run(self.out, r.run_id)  # None: not there, or unreadable
+            if row is not None:
+                self.rows[r.run_id] = row
                 self.skipped += 1
                 self._tick()
             else:
