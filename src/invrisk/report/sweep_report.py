@@ -114,7 +114,7 @@ def _heatmaps(
     n = len(metrics)
     cols = min(n, 2)
     fig = make_subplots(
-        rows=math.ceil(n / cols), cols=cols, subplot_titles=list(metrics), horizontal_spacing=0.14
+        rows=math.ceil(n / cols), cols=cols, subplot_titles=list(metrics), horizontal_spacing=0.22
     )
     xs = sorted({r[x] for r in rows}, key=_sort_key)
     ys = sorted({r[y] for r in rows}, key=_sort_key) if y else []
@@ -137,7 +137,7 @@ def _heatmaps(
                 colorscale="RdBu" if m in ("pnl", "sharpe", "markout_1s") else "Viridis",
                 colorbar={
                     "len": 0.9 / math.ceil(n / cols),
-                    "x": 0.45 if col == 1 else 1.0,
+                    "x": 0.4 if col == 1 else 1.0,
                     "y": 1 - (row - 0.5) / math.ceil(n / cols),
                 },
                 hovertemplate=f"{x} = %{{x}}<br>{y} = %{{y}}<br>{m} = %{{z:.6g}}<extra></extra>",
@@ -401,7 +401,11 @@ def sweep_report(
         )
         body.append(f'<p class="note">{_html.esc(_UNITS_NOTE)}</p>')
         if hx is not None:
-            heat = [metric, *(m for m in _HEAT_METRICS if m != metric and m in rows[0])]
+            heat = [
+                m
+                for m in (metric, *(h for h in _HEAT_METRICS if h != metric))
+                if m in rows[0] and _mean([r[m] for r in rows]) is not None  # not all NaN
+            ] or [metric]
             body.append(
                 f"<h2>Metrics over {_html.esc(hx)}"
                 + (f" and {_html.esc(hy)}" if hy else "")
