@@ -28,7 +28,7 @@ def test_sweep_json_report_and_resume(tmp_path: Path) -> None:
     path = write_sweep(tmp_path, GRID, events=20_000)
     out, html = tmp_path / "out", tmp_path / "sweep.html"
     args = ["sweep", str(path), "--workers", "0", "--out", str(out), "--json"]
-    first = runner.invoke(app, [*args, "--report", str(html), "--top", "3"])
+    first = runner.invoke(app, [*args, "--report", str(html), "--top", "3", "--walk-forward", "2"])
     assert first.exit_code == 0, first.output
     doc = json.loads(first.output)
     assert (doc["runs"], doc["computed"], doc["skipped"], doc["failed"]) == (6, 6, 0, {})
@@ -38,7 +38,12 @@ def test_sweep_json_report_and_resume(tmp_path: Path) -> None:
     assert pnl == sorted(pnl, reverse=True)
     table = pq.read_table(doc["summary"])
     assert table.num_rows == 6 and max(table.column("pnl").to_pylist()) == pnl[0]
+    wf = doc["walk_forward"]
+    best = doc["best"][0]
+    assert wf["label"].startswith(f"best point {best['point']} (strategy.gamma=")
+    assert len(wf["steps"]) == 1 and wf["steps"][0]["gamma"] == best["strategy.gamma"]
     text = html.read_text(encoding="utf-8")
+    assert "Walk-forward" in text and wf["label"].split(" (")[0] in text
     assert text.startswith("<!DOCTYPE html>")
     for section in (
         "Metrics over strategy.gamma and run.decision_interval_ms",

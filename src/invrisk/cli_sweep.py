@@ -75,6 +75,16 @@ def sweep(
     ] = None,
     report: Annotated[Path | None, typer.Option(help="Write the HTML sweep report here.")] = None,
     top: Annotated[int, typer.Option(min=1, help="Best configurations to show.")] = 5,
+    walk_forward_windows: Annotated[
+        int | None,
+        typer.Option(
+            "--walk-forward",
+            min=2,
+            help="Also walk the best configuration forward over this many windows of its "
+            "first dataset (GLFT only; in-sample against out-of-sample, in the report and "
+            "--json).",
+        ),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
 ) -> None:
     """Run a parameter sweep (grid, random or Optuna search) over backtest configs.
@@ -97,6 +107,9 @@ def sweep(
                 sweep_file, out=out, workers=workers, scheduler=scheduler, progress=progress
             )
         written = [str(result.summary)]
+        wf_doc = None
+        if walk_forward_windows is not None:
+            wf_doc = _walk_best(sweep_file, result, walk_forward_windows)
         if report is not None:
             from invrisk.report.sweep_report import write_sweep_report
 
@@ -108,6 +121,7 @@ def sweep(
                         params=result.params,
                         metric=result.metric,
                         direction=result.direction,
+                        walk_forward=wf_doc,
                     )
                 )
             )
@@ -128,6 +142,7 @@ def sweep(
                 "metric": result.metric,
                 "best": best,
                 "wall_s": result.wall_s,
+                "walk_forward": wf_doc,
                 "written": written,
             }
         )
@@ -147,11 +162,35 @@ def sweep(
             f"{len(result.rows)} runs in {result.wall_s:.1f} s: {result.computed} computed, "
             f"{result.skipped} already finished, {len(result.failed)} failed"
         )
+        if wf_doc is not None:
+            d = wf_doc["degradation"]
+            console.print(
+                f"walk-forward of {wf_doc['label']}: mean PnL in sample "
+                f"{wf_doc['mean_in_sample']['pnl']:,.6g}, out of sample "
+                f"{wf_doc['mean_out_of_sample']['pnl']:,.6g} (degradation {d['pnl']:,.6g})"
+            )
         for path in written:
             console.print(f"wrote {path}")
     if result.failed:
         lines = "; ".join(f"{k}: {v}" for k, v in list(result.failed.items())[:5])
         raise fail(err_console, f"{len(result.failed)} run(s) failed (rerun to retry): {lines}")
+
+
+def _walk_best(sweep_file: Path, result: Any, windows: int) -> dict[str, Any]:
+    """Walk-forward of the sweep's best point on its first dataset (as a report section)."""
+    from invrisk.sweep import load_sweep, resolve_run
+    from invrisk.walk_forward import walk_forward as run_walk_forward
+
+    spec = load_sweep(sweep_file)
+    best = result.best(1)
+    if not best:
+        raise fail(err_console, "no finished run to walk forward")
+    values = {p: best[0][p] for p in result.params}
+    run = resolve_run(spec, best[0]["point"], values, spec.datasets[0])
+    doc = run_walk_forward(run.config, windows=windows).as_dict()
+    shown = ", ".join(f"{k}={v!r}" for k, v in values.items())
+    doc["label"] = f"best point {best[0]['point']} ({shown}) on {spec.datasets[0].name!r}"
+    return doc
 
 
 def walk_forward(

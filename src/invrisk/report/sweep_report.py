@@ -333,6 +333,7 @@ def _walk_forward_section(wf: Mapping[str, Any]) -> list[str]:
     )
     return [
         "<h2>Walk-forward: in sample against out of sample</h2>",
+        f"<p><b>{_html.esc(wf['label'])}</b></p>" if wf.get("label") else "",
         f'<p class="note">{_html.esc(note)}</p>',
         chart,
         _html.table(header, rows, left=1),
@@ -369,7 +370,8 @@ def sweep_report(
     top
         Rows of the best-configurations table.
     walk_forward
-        ``WalkForwardResult.as_dict()``, added as the last section.
+        ``WalkForwardResult.as_dict()``, added as the last section (its optional ``label``,
+        e.g. which configuration it ran, is shown above it).
     """
     if not rows and walk_forward is None:
         raise InvalidArgumentError("rows", "no rows", "sweep rows or a walk-forward result")
