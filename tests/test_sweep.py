@@ -455,3 +455,14 @@ def test_duckdb_queries_the_summary_and_the_run_files(tmp_path: Path) -> None:
     assert got == [(r["strategy.gamma"], r["pnl"]) for r in result.rows]
     n = con.execute(f"SELECT count(*) FROM '{result.out}/runs/*.parquet'").fetchone()
     assert n == (3,)
+
+
+def test_the_same_config_twice_runs_once(tmp_path: Path) -> None:
+    path = write_sweep(tmp_path, '[params]\n"strategy.gamma" = [0.05, 0.05, 0.5]\n', events=20_000)
+    seen: list[tuple[int, int]] = []
+    result = run_sweep(
+        path, out=tmp_path / "o", workers=0, progress=lambda d, t: seen.append((d, t))
+    )
+    assert len(result.rows) == 3 and result.computed == 2
+    assert result.rows[0]["run_id"] == result.rows[1]["run_id"]
+    assert seen[-1] == (3, 3)

@@ -513,7 +513,7 @@ class SweepResult:
     params
         The swept paths, in file order.
     computed, skipped
-        Runs computed now, and found finished in the folder (not recomputed).
+        Distinct runs computed now, and found finished in the folder (not recomputed).
     failed
         Run id -> error, for runs that raised (not written; a restart retries them).
     """
@@ -673,7 +673,8 @@ class _State:
         """Run what is not finished yet (each distinct config once); write each as it ends."""
         todo: dict[str, BacktestConfig] = {}
         for r in runs:
-            if r.run_id in self.rows or r.run_id in todo:
+            if r.run_id in self.rows or r.run_id in todo:  # the same config twice
+                self._tick()
                 continue
             row = _read_run(self.out, r.run_id)  # None: not there, or unreadable
             if row is not None:
