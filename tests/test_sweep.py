@@ -466,3 +466,31 @@ def test_the_same_config_twice_runs_once(tmp_path: Path) -> None:
     assert len(result.rows) == 3 and result.computed == 2
     assert result.rows[0]["run_id"] == result.rows[1]["run_id"]
     assert seen[-1] == (3, 3)
+
+
+def test_failed_runs_are_reported_not_written_and_retried(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.gz"
+    bad.write_bytes(b"")
+    path = write_sweep(
+        tmp_path,
+        f"""
+[params]
+"strategy.gamma" = [0.05, 0.5]
+
+[[datasets]]
+name = "synthetic"
+events = 20000
+
+[[datasets]]
+name = "broken"
+source = "binance"
+path = "{bad.name}"
+""",
+    )
+    result = run_sweep(path, out=tmp_path / "o", workers=0)
+    assert result.computed == 2 and len(result.failed) == 2
+    assert all("broken.gz" in msg for msg in result.failed.values())
+    assert [r["dataset"] for r in result.rows] == ["synthetic", "synthetic"]
+    assert not any((tmp_path / "o" / "runs" / f"{k}.parquet").exists() for k in result.failed)
+    again = run_sweep(path, out=tmp_path / "o", workers=0)
+    assert (again.computed, again.skipped, len(again.failed)) == (0, 2, 2)
