@@ -194,7 +194,7 @@ def _walk_best(sweep_file: Path, result: Any, windows: int) -> dict[str, Any]:
 
 
 def walk_forward(
-    config: Annotated[Path, typer.Argument(help="Backtest TOML file with a GLFT [strategy].")],
+    config: Annotated[Path, typer.Argument(help="Backtest TOML file whose strategy table is GLFT.")],
     windows: Annotated[int, typer.Option(min=2, help="Consecutive time windows (>= 2).")],
     gamma: Annotated[
         str | None,
@@ -220,7 +220,7 @@ def walk_forward(
     """Calibrate GLFT's sigma, A and k on window k, trade window k+1, roll; in-sample against
     out-of-sample metrics and their gap (the overfitting the in-sample figures hide).
 
-    The config's [data] (with its start_s/duration_s slice) is cut into WINDOWS equal time
+    The config's data (with its start_s/duration_s slice) is cut into WINDOWS equal time
     windows; out of sample the strategy quotes with the parameters fitted on the previous
     window only, never refitting online.
     """
