@@ -6,11 +6,12 @@ size) on two synthetic BTCUSDT streams of ``EVENTS`` events each (24 backtests).
 backend starts from an empty output folder and its wall time covers everything a user waits
 for: starting the workers (or the cluster), each worker generating its streams once, the
 runs, writing one Parquet file per run and the summary. The numba cache is warmed first by an
-in-process run of one configuration (not timed). Best of ``REPEAT`` sweeps per backend; the
-1-minute load average at the start is printed (the machine may be shared), and
-``machine_parallelism_2_procs`` measures, without any sweep code, how much two concurrent
-processes gain over one on this machine at that moment (2.0 on two free cores): the ceiling
-of any 2-worker speedup.
+in-process run of one configuration (not timed). Best of ``REPEAT`` sweeps per backend, the
+backends taking turns so that each sees the machine in the same states. The 1-minute load
+average is printed (the machine may be shared), and ``machine_parallelism_2_procs_before_after``
+measures before and after, without any sweep code, how much two concurrent processes gain over
+one on this machine at that moment (2.0 on two free cores): the ceiling of any 2-worker
+speedup.
 """
 
 from __future__ import annotations
@@ -92,35 +93,40 @@ def main() -> None:
         )
         run_sweep(warm, out=Path(tmp) / "warm", workers=0)
         out: dict[str, object] = {"bench": "sweep", **machine(), "events_per_run": EVENTS}
-        rates: dict[str, float] = {}
-        rows = None
         out["load_avg_1min_at_start"] = round(os.getloadavg()[0], 2)
-        for name, kwargs in (
-            ("local_1", {"workers": 1}),
-            ("local_2", {"workers": 2}),
-            ("dask_local_2", {"scheduler": "local:2"}),
-        ):
-            wall = math.inf
-            for rep in range(REPEAT):  # best of REPEAT, each from an empty folder
+        backends = {
+            "local_1": {"workers": 1},
+            "local_2": {"workers": 2},
+            "dask_local_2": {"scheduler": "local:2"},
+        }
+        walls = {name: math.inf for name in backends}
+        results = {}
+        probes = [probe_parallelism()]
+        # rounds interleave the backends, so each sees the machine in the same states
+        for rep in range(REPEAT):
+            for name, kwargs in backends.items():
                 t0 = time.perf_counter()
                 folder = Path(tmp) / f"{name}-{rep}"
                 result = run_sweep(path, out=folder, **kwargs)  # type: ignore[arg-type]
-                wall = min(wall, time.perf_counter() - t0)
-            assert result.computed == len(result.rows) and not result.failed
+                walls[name] = min(walls[name], time.perf_counter() - t0)
+                assert result.computed == len(result.rows) and not result.failed
+                results[name] = result
+        probes.append(probe_parallelism())
+        rates: dict[str, float] = {}
+        reference = [{k: v for k, v in r.items() if k != "wall_s"} for r in results["local_1"].rows]
+        for name, result in results.items():
             same = [{k: v for k, v in r.items() if k != "wall_s"} for r in result.rows]
-            if rows is None:
-                rows = same
-            identical = json.dumps(same, sort_keys=True) == json.dumps(rows, sort_keys=True)
-            rates[name] = len(result.rows) / wall * 60.0
-            backtest_s = sum(float(r["wall_s"]) for r in result.rows)
+            identical = json.dumps(same, sort_keys=True) == json.dumps(reference, sort_keys=True)
+            rates[name] = len(result.rows) / walls[name] * 60.0
             out[name] = {
                 "runs": len(result.rows),
-                "wall_s": round(wall, 2),
+                "wall_s": round(walls[name], 2),
                 "runs_per_min": round(rates[name], 1),
-                "backtest_s_total": round(backtest_s, 2),
+                "backtest_s_total": round(sum(float(r["wall_s"]) for r in result.rows), 2),
                 "same_results_as_local_1": identical,
             }
-        out["machine_parallelism_2_procs"] = round(probe_parallelism(), 2)
+        out["machine_parallelism_2_procs_before_after"] = [round(p, 2) for p in probes]
+        out["load_avg_1min_at_end"] = round(os.getloadavg()[0], 2)
         ideal = 2.0 * rates["local_1"]
         out["ideal_2_workers_runs_per_min"] = round(ideal, 1)
         for name in ("local_2", "dask_local_2"):
