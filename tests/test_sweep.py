@@ -380,7 +380,7 @@ def test_killed_sweep_resumes_without_recomputing_finished_runs(tmp_path: Path) 
     assert len(got) == 24
 
 
-def test_optuna_search_is_seeded_and_improves_on_its_start(tmp_path: Path) -> None:
+def test_optuna_search_is_reproducible_by_seed(tmp_path: Path) -> None:
     pytest.importorskip("optuna")
     body = """
 [search]

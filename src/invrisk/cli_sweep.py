@@ -194,7 +194,7 @@ def _walk_best(sweep_file: Path, result: Any, windows: int) -> dict[str, Any]:
 
 
 def walk_forward(
-    config: Annotated[Path, typer.Argument(help="Backtest TOML file whose strategy table is GLFT.")],
+    config: Annotated[Path, typer.Argument(help="Backtest TOML file (GLFT strategy).")],
     windows: Annotated[int, typer.Option(min=2, help="Consecutive time windows (>= 2).")],
     gamma: Annotated[
         str | None,
