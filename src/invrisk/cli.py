@@ -28,6 +28,7 @@ from invrisk.cli_lp import register as register_lp_command
 from invrisk.cli_quote import register as register_quote_commands
 from invrisk.cli_risk import register as register_risk_commands
 from invrisk.cli_run import register as register_run_command
+from invrisk.cli_sweep import register as register_sweep_commands
 from invrisk.errors import InvriskError
 from invrisk.instruments import Instrument, parse_ccxt, parse_deribit
 from invrisk.units import (
@@ -67,6 +68,7 @@ register_lp_command(app)
 register_journal_command(app)
 register_run_command(app)
 register_dashboard_command(app)
+register_sweep_commands(app)
 
 console = stdout_console()
 err_console = Console(stderr=True)

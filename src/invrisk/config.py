@@ -8,6 +8,8 @@ unknown fields are errors, and an error names the file and the field::
     events = 2_000_000          # synthetic: events to generate
     seed = 0
     settlement = "linear"       # synthetic: "linear" (USDT) or "inverse" (coin) perpetual
+    # start_s = 60.0            # optional time slice: skip the first 60 s (local clock) ...
+    # duration_s = 120.0        # ... and keep 120 s; the slice starts from the book's state
 
     [exchange]
     entry_latency_ms = 10.0     # decision -> exchange
@@ -53,6 +55,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from invrisk.backtest import (
@@ -79,6 +82,7 @@ __all__ = [
     "load_backtest_config",
     "load_events",
     "run_from_config",
+    "time_slice",
 ]
 
 NS_PER_MS = 1_000_000
@@ -103,6 +107,12 @@ class DataConfig(_Model):
     )
     lot_size: float = Field(0.001, gt=0, description="binance: quantity step, contracts")
     max_ticks: int = Field(200_000, gt=0, description="book window limit, ticks")
+    start_s: float = Field(
+        0.0, ge=0, description="skip the first start_s seconds of the stream (local clock)"
+    )
+    duration_s: float | None = Field(
+        None, gt=0, description="keep this many seconds from start_s (None: to the end)"
+    )
 
 
 class ExchangeConfig(_Model):
@@ -215,7 +225,85 @@ def load_backtest_config(path: str | Path) -> BacktestConfig:
 
 
 def load_events(data: DataConfig) -> tuple[EventArray, Instrument]:
-    """The events and the instrument a ``[data]`` table describes."""
+    """The events and the instrument a ``[data]`` table describes (the time slice
+    ``start_s``/``duration_s`` applied, see :func:`time_slice`)."""
+    events, inst = _load_stream(data)
+    if data.start_s == 0.0 and data.duration_s is None:
+        return events, inst
+    sliced = time_slice(
+        events,
+        start_s=data.start_s,
+        duration_s=data.duration_s,
+        tick_size=inst.tick_size,
+        max_ticks=data.max_ticks,
+    )
+    return sliced, inst
+
+
+def time_slice(
+    events: EventArray,
+    *,
+    start_s: float,
+    duration_s: float | None,
+    tick_size: float,
+    max_ticks: int,
+) -> EventArray:
+    """The rows of ``events`` with ``local_ns`` in ``[t0 + start_s, t0 + start_s + duration_s)``
+    (``t0`` the first row's ``local_ns``; seconds), led by the book as it stood at the start.
+
+    A slice that does not begin at the first row starts with a CLEAR of both sides and a
+    SNAPSHOT of every level of the book rebuilt from the rows before it, stamped with the
+    first kept row's times: a backtest on the slice starts from the market's state at that
+    instant, built only from earlier data. Mark, index and funding rows before the slice are
+    not carried over.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Naming ``data.start_s`` / ``data.duration_s`` when the slice holds no row.
+    """
+    from invrisk.data.events import EventKind
+    from invrisk.market.book import L2Book
+
+    t = events["local_ns"]
+    lo = int(t[0]) + round(start_s * 1e9)
+    i0 = int(np.searchsorted(t, lo, side="left"))
+    i1 = t.size if duration_s is None else int(np.searchsorted(t, lo + round(duration_s * 1e9)))
+    if i1 <= i0:
+        span_s = (int(t[-1]) - int(t[0])) / 1e9
+        raise InvalidArgumentError(
+            "data.start_s/duration_s",
+            f"{start_s}/{duration_s}",
+            f"a time slice holding events (the stream spans {span_s:.3f} s)",
+        )
+    if i0 == 0:
+        return events[:i1]
+    before = events[:i0]
+    book = L2Book.for_events(before, tick_size=tick_size, max_ticks=max_ticks)
+    book.apply(before)
+    sides = [
+        (side, *book.levels(side, max(n, 1)))
+        for side, n in ((1, book.n_bid_levels), (-1, book.n_ask_levels))
+    ]
+    n_rows = 1 + sum(p.size for _, p, _ in sides)
+    head = np.zeros(n_rows, dtype=events.dtype)
+    head["exch_ns"] = events["exch_ns"][i0]
+    head["local_ns"] = t[i0]
+    head["update_id"] = head["first_id"] = head["prev_id"] = -1
+    head["instrument"] = events["instrument"][i0]
+    head["kind"][0] = EventKind.CLEAR
+    row = 1
+    for side, price, qty in sides:
+        n = price.size
+        head["kind"][row : row + n] = EventKind.SNAPSHOT
+        head["side"][row : row + n] = side
+        head["price"][row : row + n] = price
+        head["qty"][row : row + n] = qty
+        row += n
+    return np.concatenate([head, events[i0:i1]])
+
+
+def _load_stream(data: DataConfig) -> tuple[EventArray, Instrument]:
     if data.source == "synthetic":
         from invrisk.data import synthetic_market as sm
 
