@@ -1,7 +1,8 @@
 """``invrisk journal PATH``: what a trading journal holds (runs, orders, fills, positions, risk).
 
-No business logic: open the journal read-only in spirit (nothing is written), call
-:class:`invrisk.store.Journal`'s readers, print tables or ``--json``.
+No business logic: open the journal (nothing is written, except the nullable columns a journal
+from an older version lacks), call :class:`invrisk.store.Journal`'s readers and
+:class:`invrisk.store.pnl.FillAccount`, print tables or ``--json``.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ def journal(
     fills_shown: Annotated[int, typer.Option("--fills", help="Last fills to list.")] = 20,
     json_out: Annotated[bool, typer.Option("--json", help="Print everything as JSON.")] = False,
 ) -> None:
-    """Runs, orders by final state, fills, positions and cash recomputed from the fills, and
-    the risk state history of one run of the journal."""
+    """Runs, orders by final state, fills, positions and cash recomputed from the fills, PnL
+    (realised, unrealised, fees, spread capture and inventory PnL, marked at the latest
+    snapshot's mid), delta, and the risk state history of one run of the journal."""
     from invrisk.errors import InvriskError
     from invrisk.store import Journal
 
@@ -50,8 +52,10 @@ def journal(
             fills = j.table("fills", rid)
             risk = j.table("risk_events", rid)
             n_orders = len(j.table("orders", rid))
+            snaps = j.table("snapshots", rid)
     except InvriskError as exc:
         raise fail(err_console, str(exc)) from exc
+    pnl = _pnl(fills, snaps)
     final: dict[int, str] = {}
     for e in events:
         final[int(e["order_id"])] = str(e["status"])
@@ -63,6 +67,7 @@ def journal(
         "fills": len(fills),
         "positions": rec.positions,
         "cash": rec.cash,
+        "pnl": pnl,
         "open_orders": list(rec.open_orders.values()),
         "risk_events": risk,
         "last_fills": fills[-fills_shown:] if fills_shown > 0 else [],
@@ -81,6 +86,8 @@ def journal(
     for inst in sorted(rec.positions):
         pt.add_row(str(inst), f"{rec.positions[inst]:,.6g}", f"{rec.cash[inst]:,.2f}")
     console.print(pt)
+    if pnl:
+        console.print(_pnl_table(pnl))
     if risk:
         rt = Table(title="Risk events")
         for head in ("t_ns", "kind", "state", "order", "cause"):
@@ -103,6 +110,64 @@ def journal(
                 f"{f['price']:,.2f}", f"{f['fee']:.4g}", maker,
             )  # fmt: skip
         console.print(ft)
+
+
+def _pnl(fills: list[dict[str, Any]], snaps: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Per instrument: PnL from the fills, marked at the latest snapshot's mid (the latest fill
+    price when no snapshot has a mid)."""
+    from invrisk.store.pnl import FillAccount
+
+    accounts: dict[int, FillAccount] = {}
+    last_price: dict[int, float] = {}
+    for f in fills:
+        i = int(f["instrument"])
+        accounts.setdefault(i, FillAccount()).fill(
+            side=int(f["side"]),
+            qty=float(f["qty"]),
+            price=float(f["price"]),
+            fee=float(f["fee"]),
+            cash_delta=float(f["cash_delta"]),
+            mid=f.get("mid"),
+        )
+        last_price[i] = float(f["price"])
+    marks: dict[int, tuple[float, str]] = {i: (p, "last fill price") for i, p in last_price.items()}
+    for snap in snaps:  # in seq order: the last one with a mark wins
+        if snap["mark"] is not None:
+            marks[int(snap["instrument"])] = (float(snap["mark"]), f"mid at {snap['t_ns']} ns")
+    out: dict[int, dict[str, Any]] = {}
+    for i, acct in sorted(accounts.items()):
+        mark, source = marks[i]
+        delta_base, delta_quote = acct.delta(mark)
+        out[i] = {
+            "mark": mark,
+            "mark_source": source,
+            "realised": acct.realised,
+            "unrealised": acct.unrealised(mark),
+            "fees": acct.fees,
+            "spread": acct.spread_capture(),
+            "inventory": acct.inventory(mark),
+            "total": acct.total(mark),
+            "delta_base": delta_base,
+            "delta_quote": delta_quote,
+            "fills_without_mid": acct.n_without_mid,
+        }
+    return out
+
+
+def _pnl_table(pnl: dict[int, dict[str, Any]]) -> Table:
+    t = Table(title="PnL by instrument (settlement currency; total = spread + inventory - fees)")
+    heads = ("instrument", "mark", "realised", "unrealised", "fees", "spread", "inventory", "total")
+    for head in (*heads, "delta base", "delta quote"):
+        t.add_column(head, justify="right")
+    for i, p in pnl.items():
+        t.add_row(
+            str(i),
+            f"{p['mark']:,.2f}",
+            *(f"{p[k]:+,.6g}" for k in heads[2:]),
+            f"{p['delta_base']:+,.6g}",
+            f"{p['delta_quote']:+,.2f}",
+        )
+    return t
 
 
 def register(app: typer.Typer) -> None:

@@ -118,6 +118,10 @@ def journal_rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
         con.close()
 
 
+def series_last(state: dict[str, Any], name: str) -> float:
+    return float(state["instruments"]["0"]["series"][name][-1][1])
+
+
 def client(path: Path, **kwargs: Any) -> TestClient:
     return TestClient(create_app(path, poll_interval_s=0.05, **kwargs), base_url=BASE)
 
@@ -162,6 +166,21 @@ def test_state_endpoint_matches_the_journal(paper_journal: Path) -> None:
     assert s["total"] == pytest.approx(cash + position * mark, rel=1e-9, abs=1e-9)
     assert s["realised"] + s["unrealised"] - s["fees"] == pytest.approx(s["total"], abs=1e-6)
     assert state["pnl_total"] == pytest.approx(s["total"], abs=1e-9)
+    # the split: spread capture against the mid journaled with each fill, inventory PnL from
+    # that mid to the mark (linear, contract size 1), by SQL
+    spread, from_mids, no_mid = journal_rows(
+        paper_journal,
+        "SELECT SUM(side * qty * (mid - price)), SUM(side * qty * (? - mid)), "
+        "SUM(mid IS NULL) FROM fills".replace("?", repr(float(mark))),
+    )[0]
+    assert no_mid == 0 and s["fills_without_mid"] == 0
+    assert s["spread"] == pytest.approx(spread, rel=1e-9)
+    assert s["inventory_pnl"] == pytest.approx(from_mids, rel=1e-9, abs=1e-9)
+    assert s["spread"] + s["inventory_pnl"] - s["fees"] == pytest.approx(s["total"], abs=1e-6)
+    assert series_last(state, "spread") == pytest.approx(spread, rel=1e-9)
+    # delta of a linear BTC contract of size 1: the position in BTC, times the mark in USDT
+    assert s["delta_base"] == pytest.approx(position, abs=1e-9)
+    assert s["delta_quote"] == pytest.approx(position * mark, abs=1e-6)
     # our resting quotes: orders whose last recorded state is sent or acknowledged
     last_states = journal_rows(
         paper_journal,
@@ -186,7 +205,13 @@ def test_state_endpoint_matches_the_journal(paper_journal: Path) -> None:
     refused = journal_rows(paper_journal, "SELECT COUNT(*) FROM risk_events WHERE kind='reject'")
     assert state["rejects"] == refused[0][0] > 0
     # limits from the run's config, units from its [data]
-    assert state["units"] == {"position": "BTC", "money": "USDT", "price": "USDT"}
+    assert state["units"] == {
+        "position": "BTC",
+        "money": "USDT",
+        "price": "USDT",
+        "base": "BTC",
+        "quote": "USDT",
+    }
     usage = {lim["name"]: lim for lim in state["limits"]}
     assert usage["|position|"]["limit"] == 0.05
     assert usage["|position|"]["usage"] == pytest.approx(abs(position) / 0.05, rel=1e-9)
@@ -244,6 +269,14 @@ def test_realised_and_unrealised_pnl_by_hand(tmp_path: Path) -> None:
     assert inv["unrealised"] == pytest.approx(-0.003, abs=1e-15)
     assert inv["total"] == pytest.approx(0.0016 - 0.003, abs=1e-15)
     assert state["units"]["position"] == "contracts"  # no config: generic words
+    # fills journaled without a mid: no spread/inventory split, and the page is told why
+    assert lin["spread"] is None and lin["inventory_pnl"] is None
+    assert (lin["fills_without_mid"], inv["fills_without_mid"]) == (4, 2)
+    # delta: linear -1 contract of 1 BTC at 90 (-90 USDT); inverse 6 x 100 USD = 600 USD,
+    # 600 / 40,000 = 0.015 BTC
+    assert (lin["delta_base"], lin["delta_quote"]) == (-1.0, pytest.approx(-90.0))
+    assert inv["delta_base"] == pytest.approx(0.015, rel=1e-12)
+    assert inv["delta_quote"] == pytest.approx(600.0, rel=1e-12)
 
 
 def test_reader_is_incremental_and_cannot_write(paper_journal: Path) -> None:

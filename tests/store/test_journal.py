@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import sqlite3
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from invrisk.errors import InvalidArgumentError
-from invrisk.order_manager import OrderManager
+from invrisk.order_manager import OrderManager, OrderStatus
 from invrisk.store import Journal, reconcile_orders
 from invrisk.strategy import Fill, QuoteTarget
 
@@ -215,4 +216,75 @@ def test_paper_run_journaled_in_postgresql(pg_server: str) -> None:
     again = Fill(0, first["order_id"], first["side"], first["price"], first["qty"], 0.0, True, 1, 2)
     assert not j.record_fill(again, fill_id=first["fill_id"])
     assert j.engine.dialect.name == "postgresql"
+    j.close()
+
+
+def test_fill_mid_is_stored_and_an_older_journal_gains_the_column(journal_url: str) -> None:
+    """``record_fill(mid=...)`` stores the mid (NaN as NULL). A journal written before the
+    ``fills.mid`` column existed (simulated by dropping it) opens with its rows intact and the
+    column added, NULL for the old fills. SQLite file and PostgreSQL."""
+    from sqlalchemy import create_engine, text
+
+    j = Journal(journal_url)
+    rid = j.start_run(started_ns=T0, mode="paper", venue="sim")
+    assert j.record_fill(fill(1, 1, 1.0, 99.9, 10), fill_id="a", mid=100.0)
+    assert j.record_fill(fill(1, 1, 1.0, 99.9, 20), fill_id="b", mid=math.nan)
+    assert [f["mid"] for f in j.table("fills", rid)] == [100.0, None]
+    j.close()
+    url = journal_url if "://" in journal_url else f"sqlite:///{journal_url}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE fills DROP COLUMN mid"))
+    engine.dispose()
+    j2 = Journal(journal_url)
+    rows = j2.table("fills", rid)
+    assert [(f["fill_id"], f["mid"], f["price"]) for f in rows] == [
+        ("a", None, 99.9),
+        ("b", None, 99.9),
+    ]
+    j2.start_run(started_ns=T0 + 99, mode="paper", venue="sim", run_id=rid)  # a restart
+    assert j2.record_fill(fill(1, -1, 0.5, 100.1, 30), fill_id="c", mid=100.05)
+    assert j2.table("fills", rid)[-1]["mid"] == 100.05
+    assert j2.recover(rid).positions == {0: pytest.approx(1.5)}
+    j2.close()
+
+
+def test_a_batch_keeps_the_order_of_its_records_and_a_failed_one_writes_nothing(
+    journal_url: str,
+) -> None:
+    """Order requests and events held in a batch reach the database in the order they were
+    made, around the fills and RiskGuard refusals written between them; a batch that raises
+    leaves no row of it behind (and nothing held for the next one)."""
+    j = Journal(journal_url)
+    rid = j.start_run(started_ns=T0, mode="paper", venue="sim")
+    om = OrderManager(tick_sizes=[0.1], on_event=j.on_order_event)
+    with j.batch():
+        a, b = om.reconcile(
+            QuoteTarget.two_sided(0, bid=99.9, ask=100.1, bid_qty=1.0, ask_qty=1.0), now_ns=T0
+        )
+        j.record_risk_reject(t_ns=T0, order_id=b.order_id, reason="max_position", state="ACTIVE")
+        om.on_reject(b.order_id, reason="risk:max_position", now_ns=T0)
+        om.on_ack(a.order_id, now_ns=T0 + 1)
+        assert j.record_fill(fill(a.order_id, 1, 0.4, 99.9, 2), fill_id="f1", mid=100.0)
+        om.on_fill(a.order_id, qty=0.4, price=99.9, now_ns=T0 + 3)
+    events = [(e["order_id"], e["kind"]) for e in j.table("order_events", rid)]
+    assert events == [
+        (a.order_id, "new"),
+        (b.order_id, "new"),
+        (b.order_id, "reject"),
+        (a.order_id, "ack"),
+        (a.order_id, "fill"),
+    ]
+    assert [o["order_id"] for o in j.table("orders", rid)] == [a.order_id, b.order_id]
+    with pytest.raises(RuntimeError, match="boom"), j.batch():
+        target = QuoteTarget.two_sided(0, bid=99.8, ask=None, bid_qty=1.0, ask_qty=0.0)
+        (c,) = om.reconcile(target, now_ns=T0 + 4)[1:]
+        assert j.record_fill(fill(a.order_id, 1, 0.1, 99.9, 5), fill_id="f2")
+        raise RuntimeError("boom")
+    assert len(j.table("order_events", rid)) == len(events)
+    assert [f["fill_id"] for f in j.table("fills", rid)] == ["f1"]
+    assert c.order_id not in {o["order_id"] for o in j.table("orders", rid)}
+    j.record_event(a.order_id, kind="cancel_sent", status=OrderStatus.PENDING_CANCEL, t_ns=T0 + 6)
+    assert [e["kind"] for e in j.table("order_events", rid)][-1] == "cancel_sent"
+    assert len(j.table("order_events", rid)) == len(events) + 1  # nothing held over
     j.close()

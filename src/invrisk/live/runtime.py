@@ -28,7 +28,9 @@ live order and journal the transition with its cause. Each halt has a kind:
   not count);
 - ``clock_skew``: the median of ``local_ns - exch_ns`` over a batch (our receive time minus
   the venue's timestamp: latency plus clock error) is above ``max_clock_skew_s`` or below
-  its negative (a venue timestamp in our future is a clock error).
+  its negative (a venue timestamp in our future is a clock error). Measured on the first
+  batch received at least 100 ms (receive time) after the previous measurement: a clock drifts
+  slowly, and the median costs more than the rest of a small batch's handling.
 
 Drawdown and daily-loss triggers are the RiskGuard's own. **Resume rules**: a halt holds until
 the operator resumes (``guard.resume``), unless ``auto_resume`` gives its kind a cool-down in
@@ -90,6 +92,7 @@ from invrisk.strategy import (
 __all__ = ["HALT_KINDS", "Runtime", "RuntimeSummary"]
 
 HALT_KINDS = ("stale", "disconnect", "reject_storm", "cancel_storm", "clock_skew")
+_SKEW_EVERY_NS = 100_000_000  # clock skew measured at most this often (receive time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +220,7 @@ class Runtime:
             raise InvalidArgumentError("max_clock_skew_s", max_clock_skew_s, "seconds > 0, or None")
         self.max_skew_ns = None if max_clock_skew_s is None else round(max_clock_skew_s * 1e9)
         self.last_skew_ns = 0
+        self._next_skew_ns = -(2**62)
         for name, v in (
             ("auto_resume_after_s", auto_resume_after_s),
             ("snapshot_interval_s", snapshot_interval_s),
@@ -377,7 +381,8 @@ class Runtime:
         if batch.size == 0:
             return
         self._buffer.append(batch)
-        if self.max_skew_ns is not None:
+        if self.max_skew_ns is not None and int(batch["local_ns"][-1]) >= self._next_skew_ns:
+            self._next_skew_ns = int(batch["local_ns"][-1]) + _SKEW_EVERY_NS
             exch = batch["exch_ns"]
             stamped = exch > 0
             if stamped.any():
@@ -456,7 +461,7 @@ class Runtime:
             )
             cash = -side * e.qty * value - e.fee
             if self.journal is not None and not self.journal.record_fill(
-                f, fill_id=e.fill_id, cash_delta=cash
+                f, fill_id=e.fill_id, cash_delta=cash, mid=self._mid(instrument)
             ):
                 self.duplicate_fills += 1
                 return
@@ -724,13 +729,18 @@ class Runtime:
         self._halted = False
         self._journal_transition(now, before, "ACTIVE", cause)
 
+    def _mid(self, i: int) -> float:
+        """Instrument ``i``'s book mid now (NaN while a side is empty or no book yet)."""
+        book = self.books[i]
+        return 0.5 * (book.best_bid + book.best_ask) if book is not None else math.nan
+
     def _maybe_snapshot(self, now: int) -> None:
         if self.snapshot_ns is None or self.journal is None or now < self._next_snapshot:
             return
         self._next_snapshot = now + self.snapshot_ns
         rows = []
-        for i, (book, inst) in enumerate(zip(self.books, self.instruments, strict=True)):
-            mid = 0.5 * (book.best_bid + book.best_ask) if book is not None else math.nan
+        for i, inst in enumerate(self.instruments):
+            mid = self._mid(i)
             q = self.position[i]
             held = (
                 q * (mid * inst.contract_size if not inst.is_inverse else -inst.contract_size / mid)

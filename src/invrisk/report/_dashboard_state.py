@@ -9,16 +9,11 @@ previous call: by ``seq`` for ``order_events``, ``risk_events`` and ``snapshots`
 capped read says so (``more``) and the caller reads again at once.
 
 :class:`DashboardState` folds those rows into per-instrument figures and time series. Money is
-in the settlement currency; the value of one contract at price ``p`` is read off each fill
-(``cash_delta = -side * qty * value(p) - fee``): ``value(p) = contract_size * p`` for a linear
-contract (value > 0), ``-contract_size / p`` for an inverse one (value < 0). With that:
-
-- realised PnL: average-cost accounting in value units (a fill that reduces the position
-  realises ``closed_qty * (value(fill) - average entry value) * sign(position)``);
-- unrealised PnL: ``position * (value(mark) - average entry value)``;
-- fees: their sum (negative = rebates received);
-- total = realised + unrealised - fees = cash + position * value(mark), where cash is the sum
-  of the fills' ``cash_delta``.
+in the settlement currency. The PnL of each instrument (realised and unrealised by average
+cost, fees, spread capture against the mid at each fill, inventory PnL, delta) is recomputed
+from its fills by :class:`invrisk.store.pnl.FillAccount`, which reads the contract's value
+function off the fills' ``cash_delta``; total = realised + unrealised - fees = spread +
+inventory - fees = cash + position * value(mark).
 
 The mark is the mid of the latest snapshot, or the latest fill price when a fill is newer (the
 journal records no mid between snapshots); its source is reported beside it.
@@ -36,18 +31,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Engine, create_engine, literal_column, select
+from sqlalchemy import Engine, create_engine, inspect, literal_column, select
 from sqlalchemy.pool import QueuePool
 
 from invrisk.errors import InvalidArgumentError
 from invrisk.store.journal import fills, order_events, orders, risk_events, runs, snapshots
+from invrisk.store.pnl import FillAccount
 
 __all__ = ["DashboardState", "JournalRows", "JournalTail", "read_only_engine"]
 
 _TERMINAL = frozenset({"FILLED", "CANCELLED", "REJECTED"})
 _NS_PER_MS = 1_000_000
 _NS_PER_DAY = 86_400 * 1_000_000_000
-_FLAT = 1e-12  # |position| below this (contracts) is flat: float sums of lots
 
 
 def read_only_engine(journal: str | Path) -> Engine:
@@ -107,6 +102,7 @@ class JournalTail:
         self.max_rows = max_rows
         self.run_id: str | None = None
         self._sqlite = engine.dialect.name == "sqlite"
+        self._fill_cols: list[Any] | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -191,13 +187,22 @@ class JournalTail:
         )
         return out
 
+    def _fill_columns(self, conn: Any) -> list[Any]:
+        """The ``fills`` columns this journal has (one written before ``mid`` existed lacks
+        it, and a read-only reader cannot add it)."""
+        if self._fill_cols is None:
+            have = {c["name"] for c in inspect(conn).get_columns("fills")}
+            self._fill_cols = [c for c in fills.c if c.name in have]
+        return self._fill_cols
+
     def _read_fills(self, conn: Any, rid: str) -> list[dict[str, Any]]:
         fc = fills.c
+        cols = self._fill_columns(conn)
         if self._sqlite:
             rowid: Any = literal_column("fills.rowid")
             rows = _rows(
                 conn,
-                select(rowid.label("_pos"), fills)
+                select(rowid.label("_pos"), *cols)
                 .where(fc.run_id == rid, rowid > self._fill_pos)
                 .order_by(rowid)
                 .limit(self.max_rows),
@@ -208,7 +213,7 @@ class JournalTail:
         # no rowid: by receive time, skipping the fills already read at the boundary time
         rows = _rows(
             conn,
-            select(fills)
+            select(*cols)
             .where(fc.run_id == rid, fc.local_ns >= self._fill_pos)
             .order_by(fc.local_ns, fc.fill_id)
             .limit(self.max_rows),
@@ -246,69 +251,33 @@ class _Series:
         self.new.append(point)
 
 
-_SERIES = ("mid", "bid", "ask", "buy", "sell", "inventory", "equity", "realised", "minus_fees")
+_SERIES = (
+    "mid", "bid", "ask", "buy", "sell", "inventory", "equity", "realised", "minus_fees", "spread"
+)  # fmt: skip
 
 
 class _Instrument:
-    """Running figures of one instrument (see the module docstring for the accounting)."""
+    """Running figures of one instrument: its fill account (:class:`FillAccount`), mark,
+    live orders and time series."""
 
     def __init__(self, cap: int) -> None:
-        self.position = 0.0
-        self.cash = 0.0
-        self.fees = 0.0
-        self.realised = 0.0
-        self.avg_value = 0.0  # average entry value of one contract, settlement currency
-        self.contract_size = math.nan
-        self.inverse: bool | None = None  # unknown until the first fill
+        self.account = FillAccount()
         self.mark = math.nan
         self.mark_ns = -1
         self.mark_source = "none"
         self.snapshot_equity = math.nan
-        self.n_fills = 0
         self.n_orders = 0
         # live orders: order id -> [side, price, qty, status]
         self.live: dict[int, list[Any]] = {}
         self.series = {name: _Series(cap) for name in _SERIES}
 
-    def value(self, price: float) -> float:
-        """Value of one contract at ``price`` (NaN while the contract type is unknown)."""
-        if self.inverse is None or not (math.isfinite(price) and price > 0):
-            return math.nan
-        return -self.contract_size / price if self.inverse else self.contract_size * price
-
-    def fill(self, side: int, qty: float, price: float, fee: float, cash_delta: float) -> None:
-        v = -(cash_delta + fee) / (side * qty)
-        if self.inverse is None and math.isfinite(v) and v != 0.0:
-            self.inverse = v < 0
-            self.contract_size = -v * price if self.inverse else v / price
-        q = self.position
-        if abs(q) <= _FLAT or (q > 0) == (side > 0):  # opening or adding
-            new_q = q + side * qty
-            self.avg_value = (abs(q) * self.avg_value + qty * v) / abs(new_q)
-        else:  # reducing, maybe through zero
-            closed = min(qty, abs(q))
-            self.realised += closed * (v - self.avg_value) * (1.0 if q > 0 else -1.0)
-            new_q = q + side * qty
-            if abs(new_q) <= _FLAT:
-                new_q, self.avg_value = 0.0, 0.0
-            elif qty > closed:  # flipped: the rest opens at this fill's value
-                self.avg_value = v
-        self.position = new_q
-        self.cash += cash_delta
-        self.fees += fee
-        self.n_fills += 1
-
     @property
-    def unrealised(self) -> float:
-        if abs(self.position) <= _FLAT:
-            return 0.0
-        return self.position * (self.value(self.mark) - self.avg_value)
+    def position(self) -> float:
+        return self.account.position
 
     @property
     def total(self) -> float:
-        if abs(self.position) <= _FLAT:
-            return self.cash
-        return self.cash + self.position * self.value(self.mark)
+        return self.account.total(self.mark)
 
     def best_quotes(self) -> tuple[float, float]:
         """Our best bid and ask among the orders meant to rest (sent or acknowledged, not
@@ -343,11 +312,18 @@ def _split_symbol(symbol: str) -> tuple[str, str]:
 
 
 def units_from_config(config: Mapping[str, Any]) -> dict[str, str]:
-    """Labels for position, money and price from a run's config (``invrisk run`` records its
-    TOML config); generic words when the config does not say."""
+    """Labels for position, money, price and the two legs of a delta (``base``, ``quote``) from
+    a run's config (``invrisk run`` records its TOML config); generic words when the config
+    does not say."""
     data = config.get("data") if isinstance(config.get("data"), Mapping) else None
     if data is None:
-        return {"position": "contracts", "money": "settlement ccy", "price": "quote ccy"}
+        return {
+            "position": "contracts",
+            "money": "settlement ccy",
+            "price": "quote ccy",
+            "base": "base ccy",
+            "quote": "quote ccy",
+        }
     inverse = data.get("settlement") == "inverse"
     symbol = str(data.get("ccxt_symbol") or data.get("symbol") or "")
     if data.get("source") == "synthetic":
@@ -355,8 +331,21 @@ def units_from_config(config: Mapping[str, Any]) -> dict[str, str]:
     else:
         base, settle = _split_symbol(symbol) if symbol else ("", "USDT")
     if inverse:
-        return {"position": "contracts", "money": base or "coin", "price": "USD"}
-    return {"position": base or "contracts", "money": settle, "price": settle}
+        coin = base or "coin"
+        return {
+            "position": "contracts",
+            "money": coin,
+            "price": "USD",
+            "base": coin,
+            "quote": "USD",
+        }
+    return {
+        "position": base or "contracts",
+        "money": settle,
+        "price": settle,
+        "base": base or "base ccy",
+        "quote": settle,
+    }
 
 
 class DashboardState:
@@ -476,13 +465,19 @@ class DashboardState:
         inst = self._inst(int(f["instrument"]))
         t, side = int(f["local_ns"]), int(f["side"])
         price, qty, fee = float(f["price"]), float(f["qty"]), float(f["fee"])
-        inst.fill(side, qty, price, fee, float(f["cash_delta"]))
+        mid = f.get("mid")  # absent from journals older than the column, NULL if unknown
+        acct = inst.account
+        acct.fill(
+            side=side, qty=qty, price=price, fee=fee, cash_delta=float(f["cash_delta"]), mid=mid
+        )
         if t >= inst.mark_ns:
             inst.mark, inst.mark_ns, inst.mark_source = price, t, "last fill price"
         inst.series["buy" if side > 0 else "sell"].add(t, price, qty)
         inst.series["inventory"].add(t, inst.position)
-        inst.series["realised"].add(t, inst.realised)
-        inst.series["minus_fees"].add(t, -inst.fees)
+        inst.series["realised"].add(t, acct.realised)
+        inst.series["minus_fees"].add(t, -acct.fees)
+        if acct.n_without_mid == 0:
+            inst.series["spread"].add(t, acct.spread)
         row = {
             "t_ms": t / _NS_PER_MS,
             "instrument": int(f["instrument"]),
@@ -593,13 +588,20 @@ class DashboardState:
 
     def _summary(self, i: int, inst: _Instrument) -> dict[str, Any]:
         bid, ask = inst.best_quotes()
+        acct, mark = inst.account, inst.mark
+        delta_base, delta_quote = acct.delta(mark)
         return {
             "instrument": i,
-            "position": inst.position,
-            "cash": inst.cash,
-            "realised": inst.realised,
-            "unrealised": _finite(inst.unrealised),
-            "fees": inst.fees,
+            "position": acct.position,
+            "cash": acct.cash,
+            "realised": acct.realised,
+            "unrealised": _finite(acct.unrealised(mark)),
+            "fees": acct.fees,
+            "spread": _finite(acct.spread_capture()),
+            "inventory_pnl": _finite(acct.inventory(mark)),
+            "fills_without_mid": acct.n_without_mid,
+            "delta_base": _finite(delta_base),
+            "delta_quote": _finite(delta_quote),
             "total": _finite(inst.total),
             "snapshot_equity": _finite(inst.snapshot_equity),
             "mark": _finite(inst.mark),
@@ -608,12 +610,12 @@ class DashboardState:
             "bid": _finite(bid),
             "ask": _finite(ask),
             "live_orders": len(inst.live),
-            "fills": inst.n_fills,
+            "fills": acct.n_fills,
             "orders": inst.n_orders,
             "contract": (
                 None
-                if inst.inverse is None
-                else {"inverse": inst.inverse, "contract_size": inst.contract_size}
+                if acct.inverse is None
+                else {"inverse": acct.inverse, "contract_size": acct.contract_size}
             ),
         }
 
