@@ -118,6 +118,11 @@ def journal_rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
         con.close()
 
 
+def shown_with(x: float, digits: int) -> str:
+    """How the page's ``signed`` formats ``x`` (en-US grouping)."""
+    return ("+" if x > 0 else "") + f"{x:,.{digits}f}"
+
+
 def series_last(state: dict[str, Any], name: str) -> float:
     return float(state["instruments"]["0"]["series"][name][-1][1])
 
@@ -606,8 +611,14 @@ def test_browser_shows_live_inventory_and_pnl_during_a_paper_run(
                     lambda: page.inner_text("#counts-value").startswith(f"{n_fills:,} /"),
                     f"the page to show the journal's {n_fills} fills",
                 )
-                shown = ("+" if position > 0 else "") + f"{position:,.4f}"
+                shown = shown_with(position, 4)
                 assert page.inner_text("#inventory-value") == shown
+                # delta of the linear contract of 1 BTC: the position, in BTC; the PnL split
+                assert page.inner_text("#delta-value") == shown_with(position, 6)
+                assert "BTC" in page.inner_text("#delta-label")
+                for kpi in ("#spread-value", "#invpnl-value"):
+                    assert page.inner_text(kpi) not in ("–", ""), kpi
+                assert page.inner_text("#split-note") == ""  # every fill has its mid
                 assert page.inner_text("#risk-state") == "ACTIVE"
                 # the halt (journaled once per refused order) and the automatic resume
                 transitions = journal_rows(
