@@ -4,6 +4,7 @@ and the automatic risk controls under injected faults."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -66,7 +67,31 @@ def test_paper_run_journal_matches_the_runtime(tmp_path: Path) -> None:
     sides = {f["side"] for f in j.table("fills")}
     assert sides == {1, -1}
     assert abs(s.positions[0]) <= 0.1 + 0.01 + 1e-9  # q_max plus one order in flight
+    assert all(f["mid"] is not None for f in j.table("fills"))  # the PnL split has its mids
     j.close()
+
+
+def test_a_fill_is_journaled_with_the_mid_as_of_its_venue_time() -> None:
+    """The mid kept per batch, looked up by a fill's venue time: the mid after the last batch
+    whose latest venue time is at or before it (an L2Book replaying the same rows gives the
+    expected mids); before the history, NaN; no venue time, the current mid."""
+    from invrisk.market.book import L2Book
+
+    rt = Runtime(strategy=glft(), instruments=[MARKET.instrument], gateway=gateway())
+    ev = MARKET.events
+    cuts = [0, 5_000, 5_400, 6_000]
+    ref = L2Book(tick_size=MARKET.instrument.tick_size, lo_tick=500_000, n_ticks=200_000)
+    expected = []
+    for a, b in itertools.pairwise(cuts):
+        rt._apply(ev[a:b])
+        ref.apply(ev[a:b])
+        expected.append((int(ev["exch_ns"][b - 1]), 0.5 * (ref.best_bid + ref.best_ask)))
+    (t1, m1), (t2, m2), (t3, m3) = expected
+    assert t1 < t2 < t3 and len({m1, m2, m3}) > 1  # three different mids to tell apart
+    assert rt._mid_at(0, t1) == m1 and rt._mid_at(0, t2 - 1) == m1
+    assert rt._mid_at(0, t2) == m2 and rt._mid_at(0, t3 + 10**9) == m3
+    assert np.isnan(rt._mid_at(0, t1 - 1))
+    assert rt._mid_at(0, 0) == m3  # no venue time: the mid now
 
 
 class Duplicating(PaperGateway):

@@ -161,9 +161,10 @@ def test_journal_command(tmp_path: Path) -> None:
             QuoteTarget.two_sided(0, bid=99.9, ask=None, bid_qty=3.0, ask_qty=0.0), now_ns=T0
         )
         om.on_ack(a.order_id, now_ns=T0 + 1)
-        j.record_fill(fill(a.order_id, 1, 1.0, 99.9, 5), fill_id="x1")
+        j.record_fill(fill(a.order_id, 1, 1.0, 99.9, 5), fill_id="x1", mid=100.0)
         om.on_fill(a.order_id, qty=1.0, price=99.9, now_ns=T0 + 6)
         j.record_transition(t_ns=T0 + 7, old="ACTIVE", new="REDUCING", cause="drawdown")
+        j.record_snapshot(t_ns=T0 + 8, rows=[(0, 1.0, -99.91, 1.09, 101.0)])
     runner = CliRunner()
     out = runner.invoke(app, ["journal", str(path), "--json"])
     assert out.exit_code == 0, out.output
@@ -171,8 +172,18 @@ def test_journal_command(tmp_path: Path) -> None:
     assert doc["run_id"] == "second" and doc["fills"] == 1 and doc["positions"] == {"0": 1.0}
     assert doc["orders_by_state"] == {"OPEN": 1} and len(doc["open_orders"]) == 1
     assert doc["risk_events"][0]["new_state"] == "REDUCING"
+    # bought 1 at 99.9 (fee 0.01) with the mid at 100, marked at the snapshot's 101: spread
+    # 0.1, inventory 1.0, total 0.1 + 1.0 - 0.01 = 1.09 = cash -99.91 + 101
+    pnl = doc["pnl"]["0"]
+    assert pnl["mark"] == 101.0 and pnl["mark_source"].startswith("mid at")
+    assert pnl["spread"] == pytest.approx(0.1, abs=1e-12)
+    assert pnl["inventory"] == pytest.approx(1.0, abs=1e-12)
+    assert pnl["total"] == pytest.approx(1.09, abs=1e-12)
+    assert (pnl["realised"], pnl["unrealised"], pnl["fees"]) == (0.0, pytest.approx(1.1), 0.01)
+    assert (pnl["delta_base"], pnl["delta_quote"]) == (1.0, 101.0)
     human = runner.invoke(app, ["journal", str(path)])
     assert human.exit_code == 0 and "REDUCING" in human.output and "run second" in human.output
+    assert "PnL by instrument" in human.output
     first = runner.invoke(app, ["journal", str(path), "--run", "first", "--json"])
     assert json.loads(first.output)["fills"] == 0
     for args in (["journal", str(tmp_path / "none.sqlite")], ["journal", str(path), "--run", "x"]):

@@ -64,6 +64,7 @@ import asyncio
 import contextlib
 import math
 import time
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -93,6 +94,7 @@ __all__ = ["HALT_KINDS", "Runtime", "RuntimeSummary"]
 
 HALT_KINDS = ("stale", "disconnect", "reject_storm", "cancel_storm", "clock_skew")
 _SKEW_EVERY_NS = 100_000_000  # clock skew measured at most this often (receive time)
+_MID_HISTORY = 4096  # batches of mid history per instrument (seconds of feed at ~1 ms each)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +190,10 @@ class Runtime:
         self.position = [0.0] * n
         self.cash = [0.0] * n
         self.books: list[L2Book | None] = [None] * n
+        # per instrument, (venue time of the last event applied, mid after it) for the last
+        # few seconds of batches: a fill is journaled with the mid as of its venue time
+        self._mid_times: list[deque[int]] = [deque(maxlen=_MID_HISTORY) for _ in range(n)]
+        self._mids: list[deque[float]] = [deque(maxlen=_MID_HISTORY) for _ in range(n)]
         self.halts: list[str] = []
         self.decisions = 0
         self.fills = 0
@@ -410,6 +416,11 @@ class Runtime:
                 book = L2Book(tick_size=inst.tick_size, lo_tick=centre - half, n_ticks=2 * half)
                 self.books[i] = book
             book.apply(sub)
+            t_exch = int(sub["exch_ns"][-1])
+            times = self._mid_times[i]
+            if t_exch > 0 and (not times or t_exch >= times[-1]):
+                times.append(t_exch)
+                self._mids[i].append(0.5 * (book.best_bid + book.best_ask))
 
     async def _deliver(self) -> None:
         events = self.gateway.take_order_events()
@@ -461,7 +472,7 @@ class Runtime:
             )
             cash = -side * e.qty * value - e.fee
             if self.journal is not None and not self.journal.record_fill(
-                f, fill_id=e.fill_id, cash_delta=cash, mid=self._mid(instrument)
+                f, fill_id=e.fill_id, cash_delta=cash, mid=self._mid_at(instrument, e.exch_ns)
             ):
                 self.duplicate_fills += 1
                 return
@@ -733,6 +744,18 @@ class Runtime:
         """Instrument ``i``'s book mid now (NaN while a side is empty or no book yet)."""
         book = self.books[i]
         return 0.5 * (book.best_bid + book.best_ask) if book is not None else math.nan
+
+    def _mid_at(self, i: int, exch_ns: int) -> float:
+        """Instrument ``i``'s mid as of venue time ``exch_ns``: the mid after the last market
+        batch whose latest venue timestamp is at or before it (what the spread/inventory split
+        of a fill needs: by the time a fill is reported, the book has usually moved through
+        the order's price). The current mid when the feed carries no venue times or the fill
+        has none; NaN when the fill is older than the history kept."""
+        times = self._mid_times[i]
+        if exch_ns <= 0 or not times:
+            return self._mid(i)
+        k = bisect_right(times, exch_ns)
+        return self._mids[i][k - 1] if k > 0 else math.nan
 
     def _maybe_snapshot(self, now: int) -> None:
         if self.snapshot_ns is None or self.journal is None or now < self._next_snapshot:

@@ -29,8 +29,8 @@ table             one row per
                   a duplicated fill message is stored once), ``order_id``, ``instrument``,
                   ``side``, ``price``, ``qty``, ``fee``, ``cash_delta`` (settlement
                   currency), ``is_maker``, ``exch_ns``, ``local_ns``, ``mid`` (the
-                  instrument's mid when the runtime processed the fill; NULL when unknown, or
-                  in a journal written before the column existed)
+                  instrument's mid as of the fill's venue time, from the runtime's book;
+                  NULL when unknown, or in a journal written before the column existed)
 ``risk_events``   RiskGuard decision: a trading-state ``transition`` (``old_state`` ->
                   ``new_state``, ``cause``) or an order ``reject`` (``order_id``, ``cause``)
 ``snapshots``     periodic position/risk snapshot per instrument: ``position``, ``cash``,
@@ -519,7 +519,7 @@ class Journal:
 
         ``cash_delta`` is the settlement-currency cash change (default ``-side * qty * price -
         fee``: a linear contract of size 1; pass the engine's value for others). ``mid`` is the
-        instrument's mid when the fill is processed (quote currency; None or NaN: unknown),
+        instrument's mid as of the fill's venue time (quote currency; None or NaN: unknown),
         which splits PnL into spread capture and inventory (:mod:`invrisk.store.pnl`).
         """
         if not fill_id:

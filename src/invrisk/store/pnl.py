@@ -2,7 +2,10 @@
 
 The journal records, for each fill, its side, quantity (contracts), price, fee and the cash it
 moved in the settlement currency (``cash_delta = -side * qty * value(price) - fee``), and, since
-the runtime started writing it, the instrument's mid when the fill was processed. The value of
+the runtime started writing it, the instrument's mid as of the fill's venue time (the
+runtime's book after the last market batch stamped at or before it; by the time a fill is
+reported the book has usually moved through the order's price, so the mid at that later
+moment would book adverse selection as lost spread). The value of
 one contract at price ``p`` is read off the first fill: ``value(p) = contract_size * p`` for a
 linear contract (value > 0) and ``-contract_size / p`` for an inverse one (value < 0; the
 settlement currency is then the coin), so nothing about the instrument needs to be known.
@@ -73,7 +76,7 @@ class FillAccount:
         mid: float | None = None,
     ) -> None:
         """Book one fill: ``side`` +1 buy / -1 sell, ``qty`` contracts (> 0), ``mid`` the
-        instrument's mid when the fill was processed (None or NaN if unknown)."""
+        instrument's mid as of the fill (None or NaN if unknown)."""
         v = -(cash_delta + fee) / (side * qty)
         if self.inverse is None and math.isfinite(v) and v != 0.0:
             self.inverse = v < 0
