@@ -10,8 +10,10 @@ import math
 import warnings
 from dataclasses import replace
 
+import hypothesis.strategies as st
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
 from invrisk.data.binance import read_binance_stream
 from invrisk.data.events import EventKind, Side
@@ -230,6 +232,47 @@ def test_rolling_rejects_a_trade_in_a_closed_interval() -> None:
     rc.update(ev[first], mid_ns=m.mid_ns[m.mid_ns < half], mid=m.mid[m.mid_ns < half])
     with pytest.raises(InvalidArgumentError, match=r"events.*closed"):
         rc.update(ev, mid_ns=m.mid_ns[m.mid_ns >= half], mid=m.mid[m.mid_ns >= half])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    batches=st.lists(
+        st.lists(st.tuples(st.integers(0, 60), st.sampled_from([-1, 1])), max_size=12),
+        min_size=1,
+        max_size=12,
+    ),
+    trims=st.lists(st.integers(0, 70), min_size=12, max_size=12),
+    data=st.data(),
+)
+def test_rolling_buffers_match_a_plain_sorted_list(
+    batches: list[list[tuple[int, int]]], trims: list[int], data: st.DataObject
+) -> None:
+    """The rolling calibrator's time-sorted buffers (appends out of order merged in, trims at
+    the front) hold exactly what a stably sorted list of the same rows holds, and count each
+    side from any time on as a scan of that list does."""
+    tail = cal._Tail((np.int64, np.int64, np.float64), counted=(-1, 1))
+    ref: list[tuple[int, int, float]] = []
+    serial = 0.0
+    for batch, trim in zip(batches, trims, strict=False):
+        rows = []
+        for t, side in batch:
+            serial += 1.0  # the price column tells the rows apart (stability)
+            rows.append((t, side, serial))
+        tail.append(
+            np.array([r[0] for r in rows], dtype=np.int64),
+            np.array([r[1] for r in rows], dtype=np.int64),
+            np.array([r[2] for r in rows]),
+        )
+        ref = sorted(ref + rows, key=lambda r: r[0])  # stable: earlier rows first on ties
+        tail.trim_before(trim)
+        ref = [r for r in ref if r[0] >= trim] if ref and ref[0][0] < trim else ref
+        got = list(zip(*(tail.col(j).tolist() for j in range(3)), strict=True))
+        assert got == ref
+        t0 = data.draw(st.integers(0, 70))
+        a, b = tail.range_of(t0)
+        assert [r[0] for r in ref[a:b]] == [r[0] for r in ref if r[0] >= t0]
+        for k, side in enumerate((-1, 1)):
+            assert tail.count_from(k, a) == sum(1 for r in ref if r[0] >= t0 and r[1] == side)
 
 
 # -- real data ---------------------------------------------------------------------------------

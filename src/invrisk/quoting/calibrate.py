@@ -742,6 +742,129 @@ class CalibrationStatus:
         return self.sigma is not None
 
 
+class _Tail:
+    """Columns of a time-sorted series in growable buffers: appended at the end, trimmed at the
+    front, read as views. The rolling window's data then cost O(new rows) per update instead of
+    a copy and a scan of the whole window.
+
+    Column 0 holds the times. Rows are kept sorted by time: rows appended out of order are
+    merged into the tail (a stable sort of the tail and the new rows, so rows with equal times
+    keep their arrival order). ``counts`` maintains, per tracked value of column 1, the number
+    of earlier rows holding it (an exclusive prefix count over all rows ever appended), so the
+    rows holding that value in any time range are counted without scanning them.
+    """
+
+    def __init__(self, dtypes: tuple[type, ...], *, counted: tuple[int, ...] = ()) -> None:
+        self._cols: list[np.ndarray] = [np.empty(256, dtype=d) for d in dtypes]
+        self._counted = counted
+        self._pre = [np.empty(256, dtype=np.int64) for _ in counted]
+        self._total = [0 for _ in counted]
+        self.lo = 0
+        self.hi = 0
+
+    def __len__(self) -> int:
+        return self.hi - self.lo
+
+    def col(self, j: int) -> np.ndarray:
+        return self._cols[j][self.lo : self.hi]
+
+    def _reserve(self, extra: int) -> None:
+        cap = self._cols[0].shape[0]
+        n = self.hi - self.lo
+        if self.hi + extra <= cap:
+            return
+        new_cap = max(cap, 2 * (n + extra))
+        for arrays in (self._cols, self._pre):
+            for j, a in enumerate(arrays):
+                b = np.empty(new_cap, dtype=a.dtype) if new_cap != cap else a
+                b[:n] = a[self.lo : self.hi]
+                arrays[j] = b
+        self.lo, self.hi = 0, n
+
+    def append(self, *cols: np.ndarray) -> None:
+        t = cols[0]
+        m = t.shape[0]
+        if m == 0:
+            return
+        if m > 1 and bool(np.any(t[1:] < t[:-1])):
+            order = np.argsort(t, kind="stable")
+            cols = tuple(c[order] for c in cols)
+            t = cols[0]
+        # merge point: rows already kept with a time after the first new one move behind it
+        self._reserve(m)
+        at = self.hi
+        if self.hi > self.lo and t[0] < self._cols[0][self.hi - 1]:
+            at = self.lo + int(np.searchsorted(self.col(0), t[0], side="right"))
+            merged = [
+                np.concatenate([c[at : self.hi], new])
+                for c, new in zip(self._cols, cols, strict=True)
+            ]
+            order = np.argsort(merged[0], kind="stable")
+            cols = tuple(c[order] for c in merged)
+            for k in range(len(self._counted)):  # the moved rows are counted again below
+                self._total[k] = int(self._pre[k][at])
+            m = len(cols[0])
+        for c, new in zip(self._cols, cols, strict=True):
+            c[at : at + m] = new
+        for k, j in enumerate(self._counted):
+            hits = (cols[1] == j).astype(np.int64)
+            csum = np.cumsum(hits)
+            self._pre[k][at : at + m] = self._total[k] + csum - hits
+            self._total[k] += int(csum[-1])
+        self.hi = at + m
+
+    def trim_before(self, t: int) -> None:
+        """Drop the rows with a time before ``t``."""
+        self.lo += int(np.searchsorted(self.col(0), t, side="left"))
+
+    def trim_rows(self, n: int) -> None:
+        """Drop the first ``n`` rows."""
+        self.lo += n
+
+    def range_of(self, t0: int, t1: int | None = None) -> tuple[int, int]:
+        """Row positions (relative to the first kept row) of times in ``[t0, t1)``."""
+        times = self.col(0)
+        a = int(np.searchsorted(times, t0, side="left"))
+        b = len(times) if t1 is None else int(np.searchsorted(times, t1, side="left"))
+        return a, b
+
+    def count_from(self, k: int, a: int) -> int:
+        """Rows from relative position ``a`` on whose column 1 holds ``counted[k]``."""
+        if a >= self.hi - self.lo:
+            return 0
+        return self._total[k] - int(self._pre[k][self.lo + a])
+
+
+def _sigma_of_window(t: Int64Array, m: Float64Array, interval_ns: int) -> SigmaEstimate:
+    """:func:`calibrate_sigma` of a validated, time-sorted mid series, without its copies when
+    they change nothing: if the first mid is finite and every grid price is finite, the previous
+    tick among all mids is the previous finite one, so NaN mids need no filtering."""
+    if t.size and math.isfinite(m[0]) and (int(t[-1]) - int(t[0])) // interval_ns >= 1:
+        start = int(t[0])
+        n = (int(t[-1]) - start) // interval_ns
+        grid = start + interval_ns * np.arange(n + 1, dtype=np.int64)
+        p = m[np.searchsorted(t, grid, side="right") - 1]
+        if bool(np.isfinite(p).all()):
+            dp = np.diff(p)
+            r = np.diff(np.log(p))
+            w = np.ones(n)
+            sigma, sigma_se = _weighted_var(dp * dp, w, interval_ns / NS_PER_SECOND)
+            vol, vol_se = _weighted_var(r * r, w, year_fraction(0, interval_ns))
+            return SigmaEstimate(
+                sigma_price_per_sqrt_s=sigma,
+                sigma_se_price_per_sqrt_s=sigma_se,
+                vol=vol,
+                vol_se=vol_se,
+                n_intervals=int(n),
+                n_effective=float(w.sum() ** 2 / np.sum(w * w)),
+                interval_ns=interval_ns,
+                start_ns=start,
+                end_ns=int(grid[-1]),
+                ewma_halflife_ns=None,
+            )
+    return calibrate_sigma(t, m, interval_ns=interval_ns)
+
+
 class RollingCalibrator:
     """sigma and (A, k) per side over the last ``window_ns`` of a stream.
 
@@ -776,7 +899,8 @@ class RollingCalibrator:
     reference mid and its trades' pre-trade mids can no longer change, so its deepest level
     per side is computed once, when it closes, and kept until it leaves the window. A refit
     sums the kept categories and runs the two likelihood fits: its cost does not grow with
-    the window. Trades must therefore come in time order across updates: a trade inside an
+    the window. The window's trades and mids are held time-sorted in growable buffers
+    (``_Tail``), so an update copies and scans only its new rows and the intervals it closes. Trades must therefore come in time order across updates: a trade inside an
     interval that is already closed is rejected (within one update any order is fine). The
     fit covers the closed intervals whose start is at or after the lattice point at or before
     ``now - window_ns``.
@@ -816,11 +940,9 @@ class RollingCalibrator:
         if reference not in ("interval_start", "pre_trade"):
             raise InvalidArgumentError("reference", reference, "'interval_start' or 'pre_trade'")
         self.reference: Reference = reference
-        self._tt = np.empty(0, dtype=np.int64)
-        self._ts = np.empty(0, dtype=np.int64)
-        self._tp = np.empty(0)
-        self._mt = np.empty(0, dtype=np.int64)
-        self._mp = np.empty(0)
+        # trades (time, side, price) and mids (time, mid), time-sorted (see _Tail)
+        self._trades = _Tail((np.int64, np.int64, np.float64), counted=(_SELLER, _BUYER))
+        self._mids = _Tail((np.int64, np.float64))
         self._first_ns: int | None = None
         self._last: tuple[int, SigmaEstimate, IntensityEstimate, IntensityEstimate] | None = None
         # closed intervals: lattice index of the first kept one, the next to close, and per
@@ -849,8 +971,10 @@ class RollingCalibrator:
         mt, mp = (
             _mid_series(mid_ns, mid) if np.size(mid_ns) else (np.empty(0, np.int64), np.empty(0))
         )
-        if self._mt.size and mt.size and mt[0] < self._mt[-1]:
-            raise InvalidArgumentError("mid_ns", int(mt[0]), f"times >= {int(self._mt[-1])}")
+        mids = self._mids
+        last_mid_ns = int(mids.col(0)[-1]) if len(mids) else None
+        if last_mid_ns is not None and mt.size and mt[0] < last_mid_ns:
+            raise InvalidArgumentError("mid_ns", int(mt[0]), f"times >= {last_mid_ns}")
         if self._first_ns is not None and t.size:
             closed_end = self._first_ns + self._closed * self.interval_ns
             if int(t.min()) < closed_end:
@@ -859,16 +983,15 @@ class RollingCalibrator:
                     f"a trade at {int(t.min())} ns",
                     f"trades at or after {closed_end} ns (earlier intervals are closed)",
                 )
-        self._tt = np.concatenate([self._tt, t])
-        self._ts = np.concatenate([self._ts, s])
-        self._tp = np.concatenate([self._tp, p])
-        self._mt = np.concatenate([self._mt, mt])
-        self._mp = np.concatenate([self._mp, mp])
-        if self._mt.size == 0:
+        if not len(mids) and mt.size == 0:
             raise InvalidArgumentError("mid_ns", "no mid so far", "at least one mid sample")
-        now = int(max(self._mt[-1], self._tt.max(initial=self._mt[-1])))
+        trades = self._trades
+        trades.append(t, s, p)
+        mids.append(mt, mp)
+        last_mid = int(mids.col(0)[-1])
+        now = max(last_mid, int(trades.col(0)[-1])) if len(trades) else last_mid
         if self._first_ns is None:
-            self._first_ns = int(self._mt[0])
+            self._first_ns = int(mids.col(0)[0])
         cutoff = now - self.window_ns
         self._close_intervals()
         # Drop closed intervals that left the window, then the data no longer needed: trades
@@ -885,13 +1008,12 @@ class RollingCalibrator:
             )
             self._i0 += drop
         closed_end = self._first_ns + self._closed * self.interval_ns
-        i_mid = max(int(np.searchsorted(self._mt, min(cutoff, closed_end), side="right")) - 1, 0)
-        self._mt, self._mp = self._mt[i_mid:], self._mp[i_mid:]
-        keep = self._tt >= min(cutoff, closed_end)
-        self._tt, self._ts, self._tp = self._tt[keep], self._ts[keep], self._tp[keep]
-        in_window = self._tt >= cutoff
-        n_bid = int((self._ts[in_window] == _SELLER).sum())
-        n_ask = int((self._ts[in_window] == _BUYER).sum())
+        i_mid = int(np.searchsorted(mids.col(0), min(cutoff, closed_end), side="right")) - 1
+        mids.trim_rows(max(i_mid, 0))
+        trades.trim_before(min(cutoff, closed_end))
+        a, _ = trades.range_of(cutoff)
+        n_bid = trades.count_from(0, a)
+        n_ask = trades.count_from(1, a)
         span = now - self._first_ns
         message = ""
         if span < self.window_ns:
@@ -939,19 +1061,20 @@ class RollingCalibrator:
         """Count the intervals that the mids seen so far close (see the class docstring)."""
         assert self._first_ns is not None
         dt = self.interval_ns
-        n_close = (int(self._mt[-1]) - self._first_ns) // dt - self._closed
+        mt, mp = self._mids.col(0), self._mids.col(1)
+        n_close = (int(mt[-1]) - self._first_ns) // dt - self._closed
         if n_close <= 0:
             return
         start = self._first_ns + self._closed * dt
         grid = start + dt * np.arange(n_close, dtype=np.int64)
-        ref = _on_grid(self._mt, self._mp, grid)
+        ref = _on_grid(mt, mp, grid)
         end = start + n_close * dt
-        sel = (self._tt >= start) & (self._tt < end)
-        t, side, price = self._tt[sel], self._ts[sel], self._tp[sel]
+        a, b = self._trades.range_of(start, end)
+        t, side, price = (self._trades.col(j)[a:b] for j in range(3))
         trade_mid = None
         if self.reference == "pre_trade":
-            j = np.searchsorted(self._mt, t, side="left") - 1
-            trade_mid = np.where(j >= 0, self._mp[np.maximum(j, 0)], np.nan)
+            j = np.searchsorted(mt, t, side="left") - 1
+            trade_mid = np.where(j >= 0, mp[np.maximum(j, 0)], np.nan)
         deep = np.empty((n_close, 2), dtype=np.int64)
         used = np.empty((n_close, 2), dtype=np.int64)
         for col, sign in enumerate((_SELLER, _BUYER)):
@@ -982,7 +1105,7 @@ class RollingCalibrator:
                 raise InvalidArgumentError(
                     "mid", "no finite mid at an interval start", "a finite mid"
                 )
-            sig = calibrate_sigma(self._mt, self._mp, interval_ns=self.sigma_interval_ns)
+            sig = _sigma_of_window(self._mids.col(0), self._mids.col(1), self.sigma_interval_ns)
             n_cat = self.max_depth_ticks + 1
             warm = None if self._last is None else (self._last[2], self._last[3])
             fits = [
