@@ -144,11 +144,22 @@ class PaperGateway:
         self._run.send_cancel(cancel, self.now_ns)
 
     async def amend(self, amend: AmendOrder) -> None:
-        """Send an amend (new price and total size) of a live order at the current feed time;
-        the answer comes back as an ``amend_ack`` or ``amend_reject`` event."""
+        """Send an amend (new price and total size) of an order at the current feed time; the
+        answer comes back as an ``amend_ack`` or ``amend_reject`` event (at once, reason
+        ``unknown_order``, for an order the simulation no longer holds: released, or never
+        sent)."""
         if not self._connected:
             raise ConnectionError("paper gateway disconnected")
-        self._run.send_amend(amend, self.now_ns)
+        run = self._run
+        k = run.slot_of.get(amend.order_id)
+        if k is None or run.o_i[k, _k.OI_AMEND] != _k.INT64_MAX:
+            reason = "unknown_order" if k is None else "amend_in_flight"
+            now = self.now_ns
+            self._pending.append(
+                OrderEvent("amend_reject", amend.order_id, now, now, reason=reason)
+            )
+            return
+        run.send_amend(amend, self.now_ns)
 
     def release(self, order_id: int) -> None:
         """The runtime is done with a terminal order: its simulation slot can be reused."""
