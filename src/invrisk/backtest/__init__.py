@@ -40,16 +40,19 @@ after the entry latency, like a new order, and changes the order's price and *to
 (fills included) there: a size decrease at the same price keeps the order's queue position; a
 size increase or a new price sends it to the back of the queue at its price (a GTC order's new
 price first takes the liquidity it crosses, as a new order would). It is rejected, leaving the
-order as it was, if the order is no longer resting (filled or cancelled first), if the new
-total is not above what has filled, or if a POST_ONLY order's new price would cross: Deribit's
-``private/edit`` with ``post_only`` and ``reject_post_only`` rejects the request rather than
-move the order (docs.deribit.com, ``private/edit``; the order stays at its old price), which is
-what the live gateway asks for. Queue priority follows the common venue rule stated by Bybit
+order as it was, if the order is no longer resting (filled or cancelled first; Deribit:
+"Only open orders can be edited"), if the new total is not above what has filled, or if a
+POST_ONLY order's new price would cross. For that last case the live gateway sends Deribit's
+``private/edit`` with ``post_only`` and ``reject_post_only``, for which Deribit documents that
+"the order is put to the order book unmodified or the request is rejected" (docs.deribit.com,
+``private/edit`` and ``private/edit_by_label``); that a rejected edit leaves the order at its
+old price and size is our reading (the documentation does not spell it out), and the backtester
+does the same. Queue priority follows the common venue rule stated by Bybit
 ("Increasing OrderQty causes the order to lose its current queue position. Decreasing OrderQty
 does not affect queue position", bybit-exchange.github.io/docs/fix-api/amend-order), Gate.io
 ("If price is not changed, decreasing size will not change its precedence in order book, while
 increasing will move it to the last at current price", futures order amendment) and Binance's
-keep-priority amend (quantity decreases only); Deribit's documentation does not state its rule.
+keep-priority amend (quantity decreases only); we found no statement of Deribit's own rule.
 """
 
 from __future__ import annotations

@@ -445,7 +445,7 @@ class _Run:
         if k is None:
             return
         cancel_travelling = order_id in self.cancelling and self.o_i[k, _k.OI_CANCEL] != _MAX
-        if cancel_travelling or self.o_i[k, _k.OI_AMEND] != _MAX:
+        if cancel_travelling or (self.n_amends and self.o_i[k, _k.OI_AMEND] != _MAX):
             self.terminal_delivered.add(order_id)
             return
         self.cancelling.discard(order_id)
