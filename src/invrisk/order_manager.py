@@ -9,14 +9,16 @@ through the RiskGuard to the venue, and the engine reports back what happened (`
 Order life cycle (:class:`OrderStatus`)::
 
     PENDING_NEW ──ack──► OPEN ──cancel sent──► PENDING_CANCEL ──cancel ack──► CANCELLED
-      │   └──────────cancel sent─────────────────────►│ ──cancel reject──► OPEN (*)
-      └──reject──► REJECTED         │ ▲
-                          amend sent│ │amend ack (new terms) / amend reject (old terms)
-                                    ▼ │
-                               PENDING_AMEND ──cancel sent──► PENDING_CANCEL
-    any live state ──fill──► FILLED once leaves <= 1e-12 qty;  IOC ──expired──► CANCELLED
+      │   └──────────cancel sent─────────────────────►│ ──cancel reject──► OPEN (1)
+      └──reject──► REJECTED       ▲ │                 ▲
+          amend ack (new terms) / │ │ amend sent      │ cancel sent
+          amend reject (old terms)│ ▼                 │
+                              PENDING_AMEND ──────────┘
+    any live state ──fill──► FILLED once leaves <= 1e-12 qty (2);  IOC ──expired──► CANCELLED
 
-    (*) PENDING_AMEND instead if the order's amend is still unanswered.
+    (1) PENDING_AMEND instead while the order's amend is unanswered.
+    (2) For an order with an amend in flight: of the larger of its two totals; or when the
+        amend's answer leaves its fills within 1e-12 of the total then in force.
 
 A fill for a PENDING_NEW order (ack lost or late) is applied and makes it OPEN; a fill for a
 PENDING_CANCEL order (cancel too late) is applied and leaves it PENDING_CANCEL; a fill for a
@@ -73,13 +75,14 @@ the new orders.
   carries the requested terms in ``amend_price`` and ``amend_qty``. For reconcile it is a
   candidate at its requested terms (rule 2); if those satisfy no level it is cancelled (it is
   never amended twice before an answer). Fills apply to it and may reach the larger of the
-  two totals; it becomes FILLED only once no answer can make it live again (after the amend's
-  answer, leaves <= 1e-12 of the total then in force).
+  two totals; it becomes FILLED when they do, or when the answer leaves it fully filled at the
+  total then in force (until then either answer could leave it live).
 * ``on_amend_ack`` makes the requested terms (or those the venue reports) the order's ``price``
   and ``qty`` and returns it to OPEN (a PENDING_CANCEL order stays PENDING_CANCEL);
   ``on_amend_reject`` keeps the old terms and returns it to OPEN. An answer for a terminal
-  order changes nothing. ``resting_qty`` counts a PENDING_AMEND order at the larger of its two
-  totals (the worst case for risk checks).
+  order changes nothing (the order keeps the unanswered terms in ``amend_price``/``amend_qty``,
+  so that a late fill up to them is still applied). ``resting_qty`` counts a PENDING_AMEND order
+  at the larger of its two totals (the worst case for risk checks).
 
 Order ids are consecutive ints from ``first_order_id``, never reused. ``now_ns`` (int64 ns UTC,
 the engine's clock) must not decrease from one call to the next. ``on_event(kind, order)`` is

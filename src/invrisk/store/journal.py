@@ -457,34 +457,6 @@ class Journal:
             ),
         )
 
-    def record_amend(
-        self,
-        order_id: int,
-        *,
-        price: float,
-        qty: float,
-        t_ns: int,
-        status: OrderStatus | None = None,
-    ) -> None:
-        """An amend the venue applied: the order's new ``price`` and total ``qty`` (contracts,
-        fills included), as an ``amended`` event and an ``order_amends`` row in one commit.
-        ``status`` is the order's state after it (default OPEN)."""
-        after = OrderStatus.OPEN if status is None else OrderStatus(status)
-        with self.batch(), self._tx() as conn:  # the batch makes record_event join it
-            conn.execute(
-                order_amends_insert,
-                {
-                    "run_id": self._run(),
-                    "order_id": int(order_id),
-                    "t_ns": int(t_ns),
-                    "price": float(price),
-                    "qty": float(qty),
-                },
-            )
-            self.record_event(
-                order_id, kind="amended", status=after, t_ns=t_ns, detail=f"{qty}@{price}"
-            )
-
     def record_fill(self, fill: Fill, *, fill_id: str, cash_delta: float | None = None) -> bool:
         """An execution; False (and nothing written) if ``fill_id`` is already journaled.
 
@@ -569,6 +541,34 @@ class Journal:
                     }
                     for i, q, c, e, m in rows
                 ],
+            )
+
+    def record_amend(
+        self,
+        order_id: int,
+        *,
+        price: float,
+        qty: float,
+        t_ns: int,
+        status: OrderStatus | None = None,
+    ) -> None:
+        """An amend the venue applied: the order's new ``price`` and total ``qty`` (contracts,
+        fills included), as an ``amended`` event and an ``order_amends`` row in one commit.
+        ``status`` is the order's state after it (default OPEN)."""
+        after = OrderStatus.OPEN if status is None else OrderStatus(status)
+        with self.batch(), self._tx() as conn:  # the batch makes record_event join it
+            conn.execute(
+                order_amends_insert,
+                {
+                    "run_id": self._run(),
+                    "order_id": int(order_id),
+                    "t_ns": int(t_ns),
+                    "price": float(price),
+                    "qty": float(qty),
+                },
+            )
+            self.record_event(
+                order_id, kind="amended", status=after, t_ns=t_ns, detail=f"{qty}@{price}"
             )
 
     # -- reading ----------------------------------------------------------------------------
