@@ -38,6 +38,7 @@ def _print_summary(summary: dict[str, Any], elapsed_s: float, n_events: int) -> 
     for key in (
         "orders_sent",
         "cancels_sent",
+        "amends_sent",
         "n_fills",
         "fills_per_order",
         "filled_order_ratio",

@@ -26,6 +26,7 @@ unknown fields are errors, and an error names the file and the field::
     # decision_phase_ms = 50.0  # decide at clock times = 50 ms (mod the interval)
     decide_on_fill = false
     price_tolerance_ticks = 0
+    amend_orders = false        # true: move resting quotes with amends, not cancel + new
 
     [risk]                      # optional: the pre-trade RiskGuard
     max_position = 1.0          # contracts
@@ -139,6 +140,13 @@ class RunConfig(_Model):
     price_tolerance_ticks: int = Field(0, ge=0)
     qty_tolerance: float = Field(
         0.0, ge=0, lt=1, description="keep a resting order whose leaves are within this fraction"
+    )
+    amend_orders: bool = Field(
+        False,
+        description=(
+            "move a resting quote to its new level with one amend (same order id; a size "
+            "decrease at the same price keeps its queue position) instead of cancel + new"
+        ),
     )
     seed: int = Field(0, ge=0)
 
@@ -399,6 +407,7 @@ def live_runtime_from_config(
         auto_resume=auto_resume,
         max_clock_skew_s=max_clock_skew_s,
         snapshot_interval_s=snapshot_interval_s,
+        amend_orders=cfg.run.amend_orders,
     )
 
 
@@ -437,6 +446,7 @@ def run_from_config(
         guard=_guard(cfg.risk, instrument),
         price_tolerance_ticks=cfg.run.price_tolerance_ticks,
         qty_tolerance=cfg.run.qty_tolerance,
+        amend_orders=cfg.run.amend_orders,
         seed=cfg.run.seed,
         max_ticks=cfg.data.max_ticks,
         progress=progress,
@@ -491,4 +501,5 @@ def paper_runtime_from_config(
         auto_resume=auto_resume,
         max_clock_skew_s=max_clock_skew_s,
         snapshot_interval_s=snapshot_interval_s,
+        amend_orders=cfg.run.amend_orders,
     )

@@ -2,18 +2,27 @@
 
 The same object runs under the backtester and the live runtime. It holds no quoting maths and
 never talks to a venue: :meth:`OrderManager.reconcile` and :meth:`OrderManager.hedge` return
-actions (:class:`NewOrder`, :class:`CancelOrder`) for the engine to pass through the RiskGuard
-to the venue, and the engine reports back what happened (``on_ack``, ``on_fill``, ...).
+actions (:class:`NewOrder`, :class:`AmendOrder`, :class:`CancelOrder`) for the engine to pass
+through the RiskGuard to the venue, and the engine reports back what happened (``on_ack``,
+``on_fill``, ...).
 
 Order life cycle (:class:`OrderStatus`)::
 
     PENDING_NEW ──ack──► OPEN ──cancel sent──► PENDING_CANCEL ──cancel ack──► CANCELLED
-      │   └──────────cancel sent─────────────────────►│ ──cancel reject──► OPEN
-      └──reject──► REJECTED
-    any live state ──fill──► FILLED once leaves <= 1e-12 qty;  IOC ──expired──► CANCELLED
+      │   └──────────cancel sent─────────────────────►│ ──cancel reject──► OPEN (1)
+      └──reject──► REJECTED       ▲ │                 ▲
+          amend ack (new terms) / │ │ amend sent      │ cancel sent
+          amend reject (old terms)│ ▼                 │
+                              PENDING_AMEND ──────────┘
+    any live state ──fill──► FILLED once leaves <= 1e-12 qty (2);  IOC ──expired──► CANCELLED
+
+    (1) PENDING_AMEND instead while the order's amend is unanswered.
+    (2) For an order with an amend in flight: of the larger of its two totals; or when the
+        amend's answer leaves its fills within 1e-12 of the total then in force.
 
 A fill for a PENDING_NEW order (ack lost or late) is applied and makes it OPEN; a fill for a
-PENDING_CANCEL order (cancel too late) is applied and leaves it PENDING_CANCEL. ``on_expired``
+PENDING_CANCEL order (cancel too late) is applied and leaves it PENDING_CANCEL; a fill for a
+PENDING_AMEND order is applied to the order and leaves it PENDING_AMEND. ``on_expired``
 (an IOC remainder cancelled by the venue) makes an order CANCELLED. Terminal orders (FILLED,
 CANCELLED, REJECTED) leave the live set; the last ``recent_capacity`` of them are kept so that
 a late event (typically a fill that raced a cancel ack) is still applied and reported. Events
@@ -24,8 +33,9 @@ ignored; an id never issued, or evicted from the recent set, raises
 Reconcile rules (:meth:`OrderManager.reconcile`), for ``target.instrument`` only:
 
 1. Candidates are the live *quote* orders of the instrument (placed by ``reconcile``, status
-   PENDING_NEW or OPEN). PENDING_CANCEL orders are going away: they never satisfy a level and
-   are never cancelled twice. IOC hedge orders are not quotes and are left alone.
+   PENDING_NEW, OPEN or PENDING_AMEND). PENDING_CANCEL orders are going away: they never
+   satisfy a level and are never cancelled twice. IOC hedge orders are not quotes and are
+   left alone.
 2. Each side is matched on its own: bids (side +1) against ``target.bids``, asks (side -1)
    against ``target.asks``. An order satisfies a level if its price is within
    ``price_tolerance_ticks`` ticks of the level price (``round(|Δprice| / tick) <= tol``,
@@ -44,11 +54,42 @@ Reconcile rules (:meth:`OrderManager.reconcile`), for ``target.instrument`` only
    grid raises :class:`~invrisk.errors.InvalidArgumentError` naming ``price``, before any
    state changes.
 
+Amend mode (``OrderManager(..., amend=True)``; off by default, and then nothing above
+changes): rule 4 first pairs the unmatched candidates that the venue has acknowledged (status
+OPEN) with the unmatched levels of the same side, the best-priced order (bids highest first,
+asks lowest first; then oldest) with the best level, and so on; each pair becomes one
+:class:`AmendOrder` (-> PENDING_AMEND) that moves the order to exactly the level's price and
+leaves instead of a cancel and a new order. Candidates left over are cancelled and levels left
+over get new orders, as above; a PENDING_NEW order is never amended (a venue edits only the
+orders it holds). The returned list holds the cancels, then the amends (bids then asks), then
+the new orders.
+
+* **Quantities are totals.** Venues amend an order's total size, fills included (Deribit's
+  ``private/edit`` ``amount``; Gate.io's futures amendment "new order size, including filled
+  part"), so :attr:`AmendOrder.qty` is ``filled + wanted leaves``, with ``filled`` as known
+  here when the amend is sent. If the order fills more on the way, the venue's rule caps it:
+  the order can never fill more than the new total, and an amend whose total is not above
+  what has filled by the time it arrives is rejected by the venue (the simulated exchange
+  does so).
+* **In flight.** A PENDING_AMEND order keeps its old (acknowledged) ``price`` and ``qty`` and
+  carries the requested terms in ``amend_price`` and ``amend_qty``. For reconcile it is a
+  candidate at its requested terms (rule 2); if those satisfy no level it is cancelled (it is
+  never amended twice before an answer). Fills apply to it and may reach the larger of the
+  two totals; it becomes FILLED when they do, or when the answer leaves it fully filled at the
+  total then in force (until then either answer could leave it live).
+* ``on_amend_ack`` makes the requested terms (or those the venue reports) the order's ``price``
+  and ``qty`` and returns it to OPEN (a PENDING_CANCEL order stays PENDING_CANCEL);
+  ``on_amend_reject`` keeps the old terms and returns it to OPEN. An answer for a terminal
+  order changes nothing (the order keeps the unanswered terms in ``amend_price``/``amend_qty``,
+  so that a late fill up to them is still applied). ``resting_qty`` counts a PENDING_AMEND order
+  at the larger of its two totals (the worst case for risk checks).
+
 Order ids are consecutive ints from ``first_order_id``, never reused. ``now_ns`` (int64 ns UTC,
 the engine's clock) must not decrease from one call to the next. ``on_event(kind, order)`` is
 called after every state change with kind one of ``"new"``, ``"ack"``, ``"reject"``,
-``"fill"``, ``"cancel_sent"``, ``"cancelled"``, ``"cancel_reject"``, ``"expired"``; the order
-is the live, mutable record (copy what you keep).
+``"fill"``, ``"cancel_sent"``, ``"cancelled"``, ``"cancel_reject"``, ``"expired"``,
+``"amend_sent"``, ``"amended"``, ``"amend_reject"``; the order is the live, mutable record
+(copy what you keep).
 """
 
 from __future__ import annotations
@@ -63,7 +104,15 @@ from typing import TypeAlias
 from invrisk.errors import InvalidArgumentError
 from invrisk.strategy import HedgeIntent, QuoteLevel, QuoteTarget, TimeInForce
 
-__all__ = ["Action", "CancelOrder", "ManagedOrder", "NewOrder", "OrderManager", "OrderStatus"]
+__all__ = [
+    "Action",
+    "AmendOrder",
+    "CancelOrder",
+    "ManagedOrder",
+    "NewOrder",
+    "OrderManager",
+    "OrderStatus",
+]
 
 _QTY_REL_EPS = 1e-9  # leaves == level qty up to this relative error when qty_tolerance = 0
 _GRID_REL_EPS = 1e-9  # a level price may be this far (relative) off the tick grid
@@ -71,7 +120,9 @@ _FILLED_REL_EPS = 1e-12  # an order is FILLED when leaves <= this * qty
 
 
 class OrderStatus(IntEnum):
-    """State of one of our orders; the first three are live, the last three terminal."""
+    """State of one of our orders: PENDING_NEW, OPEN, PENDING_CANCEL and PENDING_AMEND are
+    live, FILLED, CANCELLED and REJECTED terminal (PENDING_AMEND comes last so that the codes
+    of the others, stored in backtest results, are those of before amend mode existed)."""
 
     PENDING_NEW = 0
     OPEN = 1
@@ -79,20 +130,24 @@ class OrderStatus(IntEnum):
     FILLED = 3
     CANCELLED = 4
     REJECTED = 5
+    PENDING_AMEND = 6
 
 
-_PENDING_NEW, _OPEN, _PENDING_CANCEL, _FILLED, _CANCELLED, _REJECTED = OrderStatus
+_PENDING_NEW, _OPEN, _PENDING_CANCEL, _FILLED, _CANCELLED, _REJECTED, _PENDING_AMEND = OrderStatus
 
 
 @dataclass(slots=True)
 class ManagedOrder:
     """The order manager's record of one order (mutable; updated as events arrive).
 
-    ``side`` +1 buy / -1 sell; ``price`` in the instrument's quote currency; ``qty`` and
-    ``filled`` in contracts; ``created_ns``/``updated_ns`` engine time. ``reason`` says why it
-    was placed (``"quote"`` or the hedge intent's reason) and is replaced by the venue's reason
-    on a reject or a cancel reject. ``last_fill_qty``/``last_fill_price`` describe the most
-    recent fill (for the ``"fill"`` event; NaN price before any fill).
+    ``side`` +1 buy / -1 sell; ``price`` in the instrument's quote currency; ``qty`` (the
+    total size, fills included) and ``filled`` in contracts; ``created_ns``/``updated_ns``
+    engine time. ``reason`` says why it was placed (``"quote"`` or the hedge intent's reason)
+    and is replaced by the venue's reason on a reject, a cancel reject or an amend reject.
+    ``last_fill_qty``/``last_fill_price`` describe the most recent fill (for the ``"fill"``
+    event; NaN price before any fill). ``amend_price``/``amend_qty`` are the terms of the
+    amend in flight (NaN when none): ``price`` and ``qty`` stay the acknowledged terms until
+    the venue answers.
     """
 
     order_id: int
@@ -108,6 +163,8 @@ class ManagedOrder:
     reason: str
     last_fill_qty: float = 0.0
     last_fill_price: float = math.nan
+    amend_price: float = math.nan
+    amend_qty: float = math.nan
 
     @property
     def leaves(self) -> float:
@@ -116,8 +173,19 @@ class ManagedOrder:
 
     @property
     def live(self) -> bool:
-        """True while PENDING_NEW, OPEN or PENDING_CANCEL."""
-        return self.status <= _PENDING_CANCEL
+        """True while PENDING_NEW, OPEN, PENDING_CANCEL or PENDING_AMEND."""
+        return self.status <= _PENDING_CANCEL or self.status == _PENDING_AMEND
+
+    @property
+    def amend_pending(self) -> bool:
+        """True while an amend of this order is unanswered."""
+        return self.amend_qty == self.amend_qty  # not NaN
+
+    @property
+    def worst_qty(self) -> float:
+        """The larger of the acknowledged total and the total of an amend in flight."""
+        q = self.amend_qty
+        return q if q > self.qty else self.qty  # NaN compares False: qty
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +209,20 @@ class CancelOrder:
     instrument: int
 
 
-Action: TypeAlias = NewOrder | CancelOrder
+@dataclass(frozen=True, slots=True)
+class AmendOrder:
+    """Change resting order ``order_id`` to limit ``price`` and a total size of ``qty``
+    contracts (fills included: ``qty`` = filled + the wanted leaves; see the module docs).
+    ``side`` (+1 buy / -1 sell) is the order's own, for the RiskGuard and the venue."""
+
+    order_id: int
+    instrument: int
+    side: int
+    price: float
+    qty: float
+
+
+Action: TypeAlias = NewOrder | AmendOrder | CancelOrder
 _Book: TypeAlias = dict[int, ManagedOrder]  # order id -> order, one side of one instrument
 _Levels: TypeAlias = tuple[QuoteLevel, ...]
 
@@ -163,6 +244,9 @@ class OrderManager:
         Called as ``on_event(kind, order)`` after each state change (see the module docs).
     recent_capacity
         How many terminal orders are kept for late events (default 10,000).
+    amend
+        Amend resting quotes to new levels instead of cancelling and replacing them (default
+        False; see "Amend mode" in the module docs).
 
     Examples
     --------
@@ -185,6 +269,7 @@ class OrderManager:
         first_order_id: int = 1,
         on_event: Callable[[str, ManagedOrder], None] | None = None,
         recent_capacity: int = 10_000,
+        amend: bool = False,
     ) -> None:
         ticks = [float(t) for t in tick_sizes]
         if not ticks or not all(math.isfinite(t) and t > 0.0 for t in ticks):
@@ -194,6 +279,9 @@ class OrderManager:
             raise InvalidArgumentError("qty_tolerance", qty_tolerance, "a number in [0, 1)")
         _check_int("first_order_id", first_order_id)
         _check_int("recent_capacity", recent_capacity)
+        if not isinstance(amend, bool):
+            raise InvalidArgumentError("amend", amend, "True or False")
+        self._amend = amend
         self._ticks = ticks
         # round(|Δ| / tick) <= tol  <=>  |Δ| < (tol + 1/2) tick for prices on the grid
         self._bands = [(price_tolerance_ticks + 0.5) * t for t in ticks]
@@ -209,6 +297,7 @@ class OrderManager:
         self._terminal_counts = {_FILLED: 0, _CANCELLED: 0, _REJECTED: 0}
         self._n_sent = 0
         self._n_cancels_sent = 0
+        self._n_amends_sent = 0
 
     # -- counters and queries ------------------------------------------------------------
 
@@ -221,6 +310,16 @@ class OrderManager:
     def n_cancels_sent(self) -> int:
         """Cancels issued so far."""
         return self._n_cancels_sent
+
+    @property
+    def n_amends_sent(self) -> int:
+        """Amends issued so far."""
+        return self._n_amends_sent
+
+    @property
+    def amend(self) -> bool:
+        """Whether reconcile amends resting quotes (amend mode)."""
+        return self._amend
 
     @property
     def terminal_counts(self) -> dict[OrderStatus, int]:
@@ -240,30 +339,34 @@ class OrderManager:
             return list(self._live.values())
         return [o for o in self._live.values() if o.instrument == instrument]
 
-    def resting_qty(self, instrument: int, side: int) -> float:
-        """Sum of the leaves of live orders of ``instrument`` on ``side`` (+1 bids, -1 asks)."""
+    def resting_qty(self, instrument: int, side: int, *, excluding: int | None = None) -> float:
+        """Sum of the leaves of live orders of ``instrument`` on ``side`` (+1 bids, -1 asks),
+        an order with an amend in flight counted at the larger of its two totals; without
+        order ``excluding`` if given (the order being amended)."""
         self._check_instrument(instrument)
         if side not in (1, -1):
             raise InvalidArgumentError("side", side, "+1 (buy) or -1 (sell)")
         return math.fsum(
-            o.qty - o.filled
+            o.worst_qty - o.filled
             for o in self._live.values()
-            if o.instrument == instrument and o.side == side
+            if o.instrument == instrument and o.side == side and o.order_id != excluding
         )
 
     def resting_by_side(self) -> tuple[list[float], list[float]]:
-        """Resting leaves per instrument, bids and asks: one pass over the live orders."""
+        """Resting leaves per instrument, bids and asks: one pass over the live orders (an
+        order with an amend in flight at the larger of its two totals)."""
         n = len(self._ticks)
         bids: list[list[float]] = [[] for _ in range(n)]
         asks: list[list[float]] = [[] for _ in range(n)]
         for o in self._live.values():
-            (bids if o.side > 0 else asks)[o.instrument].append(o.qty - o.filled)
+            (bids if o.side > 0 else asks)[o.instrument].append(o.worst_qty - o.filled)
         return [math.fsum(b) for b in bids], [math.fsum(a) for a in asks]
 
     # -- decisions -> actions -------------------------------------------------------------
 
     def reconcile(self, target: QuoteTarget, *, now_ns: int) -> list[Action]:
-        """Cancels then new orders that turn our resting quotes into ``target``."""
+        """Cancels, then amends (amend mode), then new orders that turn our resting quotes
+        into ``target``."""
         inst = target.instrument
         self._check_instrument(inst)
         tick = self._ticks[inst]
@@ -276,8 +379,11 @@ class OrderManager:
         self._advance(now_ns)
         book_bids, book_asks = self._quoting[inst]
         actions: list[Action] = []
-        new_bids = self._match(book_bids, bids, inst, actions, now_ns)
-        new_asks = self._match(book_asks, asks, inst, actions, now_ns)
+        amends: list[Action] | None = [] if self._amend else None
+        new_bids = self._match(book_bids, bids, inst, actions, now_ns, amends)
+        new_asks = self._match(book_asks, asks, inst, actions, now_ns, amends)
+        if amends:
+            actions.extend(amends)
         if new_bids or new_asks:
             tif = TimeInForce.POST_ONLY if target.post_only else TimeInForce.GTC
             for lv in new_bids:
@@ -315,6 +421,14 @@ class OrderManager:
         reason = intent.reason or "hedge"
         return self._place(inst, side, price, abs(intent.qty), TimeInForce.IOC, reason, now_ns)
 
+    def cancel(self, order_id: int, *, now_ns: int) -> CancelOrder | None:
+        """Cancel one live order (None if it is terminal or already being cancelled): e.g.
+        an order whose amend the engine could not send (refused by the RiskGuard)."""
+        order = self._lookup(order_id, now_ns)
+        if not order.live or order.status == _PENDING_CANCEL:
+            return None
+        return self._cancel(order, now_ns)
+
     def cancel_all(self, *, instrument: int | None = None, now_ns: int) -> list[CancelOrder]:
         """Cancel every live order (of one instrument, or all) not already being cancelled."""
         if instrument is not None:
@@ -349,13 +463,17 @@ class OrderManager:
         if not (math.isfinite(price) and price > 0.0):
             raise InvalidArgumentError("price", price, "a finite fill price > 0")
         order = self._lookup(order_id, now_ns)
-        leaves = order.qty - order.filled
-        if qty > leaves + _QTY_REL_EPS * order.qty:
+        total = order.qty
+        if order.amend_qty > total:  # an amend in flight may have raised it (NaN: False)
+            total = order.amend_qty
+        leaves = total - order.filled
+        if qty > leaves + _QTY_REL_EPS * total:
             raise InvalidArgumentError("qty", qty, f"at most the leaves {leaves} of {order_id}")
         order.filled += qty
         order.last_fill_qty = qty
         order.last_fill_price = price
-        done = order.qty - order.filled <= _FILLED_REL_EPS * order.qty
+        # done whatever the answer to an amend in flight (filled up to the larger total)
+        done = total - order.filled <= _FILLED_REL_EPS * total
         if order.live:
             if done:
                 self._set(order, _FILLED, "fill", now_ns)
@@ -375,14 +493,52 @@ class OrderManager:
             self._set(order, _CANCELLED, "cancelled", now_ns)
 
     def on_cancel_reject(self, order_id: int, *, reason: str, now_ns: int) -> None:
-        """A cancel failed (it arrived too late): a live order goes back to OPEN."""
+        """A cancel failed (it arrived too late): a live order goes back to OPEN (or to
+        PENDING_AMEND while its amend is unanswered)."""
         order = self._lookup(order_id, now_ns)
-        if order.live and order.status != _OPEN:
+        back = _PENDING_AMEND if order.amend_pending else _OPEN
+        if order.live and order.status != back:
             order.reason = reason
-            order.status = _OPEN
+            order.status = back
             if order.tif != TimeInForce.IOC:
                 self._quoting[order.instrument][order.side < 0][order_id] = order
             self._touch(order, "cancel_reject", now_ns)
+
+    def on_amend_ack(
+        self,
+        order_id: int,
+        *,
+        now_ns: int,
+        price: float | None = None,
+        qty: float | None = None,
+    ) -> None:
+        """The venue applied the amend in flight: its terms become the order's ``price`` and
+        ``qty`` (or ``price``/``qty`` if given: the terms the venue reports, e.g. a price it
+        adjusted) and a PENDING_AMEND order is OPEN again (FILLED if its fills reach the new
+        total). Ignored for a terminal order or one without an amend in flight."""
+        order = self._lookup(order_id, now_ns)
+        if not order.live or not order.amend_pending:
+            return
+        new_price = order.amend_price if price is None else float(price)
+        new_qty = order.amend_qty if qty is None else float(qty)
+        if not (math.isfinite(new_price) and new_price > 0.0):
+            raise InvalidArgumentError("price", price, "a finite price > 0, or None")
+        if not (math.isfinite(new_qty) and new_qty > 0.0):
+            raise InvalidArgumentError("qty", qty, "a finite total size > 0, or None")
+        order.price = new_price
+        order.qty = new_qty
+        self._end_amend(order, "amended", now_ns)
+
+    def on_amend_reject(self, order_id: int, *, reason: str, now_ns: int) -> None:
+        """The venue (or the engine, for an amend it could not send) refused the amend in
+        flight: the order keeps its old ``price`` and ``qty`` and a PENDING_AMEND order is
+        OPEN again (FILLED if its fills reach the old total). Ignored for a terminal order or
+        one without an amend in flight."""
+        order = self._lookup(order_id, now_ns)
+        if not order.live or not order.amend_pending:
+            return
+        order.reason = reason
+        self._end_amend(order, "amend_reject", now_ns)
 
     def on_expired(self, order_id: int, *, now_ns: int) -> None:
         """The venue cancelled the rest of an IOC order -> CANCELLED."""
@@ -392,10 +548,28 @@ class OrderManager:
 
     # -- internals ------------------------------------------------------------------------
 
+    def _end_amend(self, order: ManagedOrder, kind: str, now_ns: int) -> None:
+        """Clear the amend in flight; back to OPEN (PENDING_CANCEL stays); FILLED if done."""
+        order.amend_price = math.nan
+        order.amend_qty = math.nan
+        if order.qty - order.filled <= _FILLED_REL_EPS * order.qty:
+            self._set(order, _FILLED, kind, now_ns)
+            return
+        if order.status == _PENDING_AMEND:
+            order.status = _OPEN
+        self._touch(order, kind, now_ns)
+
     def _match(
-        self, book: _Book, levels: _Levels, inst: int, actions: list[Action], now_ns: int
+        self,
+        book: _Book,
+        levels: _Levels,
+        inst: int,
+        actions: list[Action],
+        now_ns: int,
+        amends: list[Action] | None = None,
     ) -> Sequence[QuoteLevel]:
-        """Cancel the orders of ``book`` that satisfy no level; return the unmatched levels."""
+        """Cancel the orders of ``book`` that satisfy no level (amend mode: amend OPEN ones to
+        unmatched levels first, into ``amends``); return the levels left for new orders."""
         if not book:
             return levels
         tick = self._ticks[inst]
@@ -404,15 +578,21 @@ class OrderManager:
         if len(book) == 1 and len(levels) == 1:  # the common case, without allocations
             lv = levels[0]
             for o in book.values():
-                if abs(o.price - lv.price) < band and abs(o.qty - o.filled - lv.qty) <= (
+                price, qty = o.price, o.qty
+                if o.status == _PENDING_AMEND:  # a candidate at its requested terms
+                    price, qty = o.amend_price, o.amend_qty
+                if abs(price - lv.price) < band and abs(qty - o.filled - lv.qty) <= (
                     qty_rel * lv.qty
                 ):
                     return ()
         pairs: list[tuple[int, int, int]] = []
         for rank, lv in enumerate(levels):
             for o in book.values():
-                gap = abs(o.price - lv.price)
-                if gap < band and abs(o.qty - o.filled - lv.qty) <= qty_rel * lv.qty:
+                price, qty = o.price, o.qty
+                if o.status == _PENDING_AMEND:
+                    price, qty = o.amend_price, o.amend_qty
+                gap = abs(price - lv.price)
+                if gap < band and abs(qty - o.filled - lv.qty) <= qty_rel * lv.qty:
                     pairs.append((round(gap / tick), rank, o.order_id))
         pairs.sort()
         taken_levels: set[int] = set()
@@ -421,9 +601,36 @@ class OrderManager:
             if rank not in taken_levels and order_id not in kept:
                 taken_levels.add(rank)
                 kept.add(order_id)
-        for o in [o for o in book.values() if o.order_id not in kept]:
+        left = [o for o in book.values() if o.order_id not in kept]
+        if amends is not None and left:
+            free = [lv for rank, lv in enumerate(levels) if rank not in taken_levels]
+            # the venue's acknowledged orders, best price first, then oldest
+            movable = sorted(
+                (o for o in left if o.status == _OPEN),
+                key=lambda o: (-o.side * o.price, o.order_id),
+            )
+            n = min(len(movable), len(free))
+            for o, lv in zip(movable[:n], free[:n], strict=True):
+                amends.append(self._amend_to(o, lv, now_ns))
+            moved = {o.order_id for o in movable[:n]}
+            left = [o for o in left if o.order_id not in moved]
+            free = free[n:]
+            for o in left:
+                actions.append(self._cancel(o, now_ns))
+            return free
+        for o in left:
             actions.append(self._cancel(o, now_ns))
         return [lv for rank, lv in enumerate(levels) if rank not in taken_levels]
+
+    def _amend_to(self, order: ManagedOrder, level: QuoteLevel, now_ns: int) -> AmendOrder:
+        """Send an amend of an OPEN order to ``level`` (total = filled + the level's qty)."""
+        total = order.filled + level.qty
+        order.amend_price = level.price
+        order.amend_qty = total
+        order.status = _PENDING_AMEND
+        self._n_amends_sent += 1
+        self._touch(order, "amend_sent", now_ns)
+        return AmendOrder(order.order_id, order.instrument, order.side, level.price, total)
 
     def _place(
         self,
@@ -458,7 +665,7 @@ class OrderManager:
     def _set(self, order: ManagedOrder, status: OrderStatus, kind: str, now_ns: int) -> None:
         """Move a live order to ``status``; terminal orders leave the live set."""
         order.status = status
-        if status >= _FILLED:
+        if _FILLED <= status <= _REJECTED:
             order_id = order.order_id
             del self._live[order_id]
             self._quoting[order.instrument][order.side < 0].pop(order_id, None)

@@ -33,6 +33,26 @@ Known simplifications (stated, not hidden): the book is market-by-price, so queu
 estimated (:class:`RiskAverseQueue`, :class:`ProbQueue`); our orders do not move the data's
 book (no market impact beyond the liquidity we consume); after a CLEAR of a side our queue
 estimate is kept until the level is updated again.
+
+Amends (``run_backtest(amend_orders=True)``). The order manager then moves a resting quote to
+a new level with one amend instead of a cancel and a new order. An amend reaches the exchange
+after the entry latency, like a new order, and changes the order's price and *total* size
+(fills included) there: a size decrease at the same price keeps the order's queue position; a
+size increase or a new price sends it to the back of the queue at its price (a GTC order's new
+price first takes the liquidity it crosses, as a new order would). It is rejected, leaving the
+order as it was, if the order is no longer resting (filled or cancelled first; Deribit:
+"Only open orders can be edited"), if the new total is not above what has filled, or if a
+POST_ONLY order's new price would cross. For that last case the live gateway sends Deribit's
+``private/edit`` with ``post_only`` and ``reject_post_only``, for which Deribit documents that
+"the order is put to the order book unmodified or the request is rejected" (docs.deribit.com,
+``private/edit`` and ``private/edit_by_label``); that a rejected edit leaves the order at its
+old price and size is our reading (the documentation does not spell it out), and the backtester
+does the same. Queue priority follows the common venue rule stated by Bybit
+("Increasing OrderQty causes the order to lose its current queue position. Decreasing OrderQty
+does not affect queue position", bybit-exchange.github.io/docs/fix-api/amend-order), Gate.io
+("If price is not changed, decreasing size will not change its precedence in order book, while
+increasing will move it to the last at current price", futures order amendment) and Binance's
+keep-priority amend (quantity decreases only); we found no statement of Deribit's own rule.
 """
 
 from __future__ import annotations
@@ -48,6 +68,7 @@ from invrisk.backtest.models import (
     SeriesLatency,
 )
 from invrisk.backtest.results import (
+    AMEND_DTYPE,
     FILL_DTYPE,
     FUNDING_DTYPE,
     ORDER_DTYPE,
@@ -57,6 +78,7 @@ from invrisk.backtest.results import (
 )
 
 __all__ = [
+    "AMEND_DTYPE",
     "FILL_DTYPE",
     "FUNDING_DTYPE",
     "ORDER_DTYPE",

@@ -41,6 +41,18 @@ Rules of the simulated exchange (documented for users in ``backtest/__init__.py`
   reduce ``front`` in every model.
 * Cancels take effect at their arrival; fills before it stand (a cancel that arrives after the
   order is done is rejected).
+* Amends (``OI_AMEND``: the order's new tick, price and *total* size, fills included) take
+  effect at their arrival, after the new orders arriving at the same instant and before the
+  cancels, in the order they were sent (``OI_AMEND_SEQ``). Rejected (the order keeps its
+  price, size and queue position): an amend of an order not resting (``REJ_ALREADY_DONE``:
+  filled, cancelled or expired; ``REJ_UNKNOWN_ORDER``: not arrived), a new total not above
+  what has filled (``REJ_AMEND_QTY``), a new price outside the window, a POST_ONLY order's new
+  price crossing the available opposite liquidity (``REJ_POST_ONLY_CROSS``). Otherwise
+  acknowledged (``R_AMEND_ACK`` carrying the new price and total): a size decrease at the same
+  price keeps the queue position; a size increase at the same price, or any price change,
+  sends the order to the back of the queue at its (new) price (quantity ahead = the level's
+  displayed size, a new priority), after a GTC order's new price has taken the opposite
+  liquidity it crosses as a taker, as a new order would.
 * Accounting per instrument at exchange time: position (contracts), cash in the settlement
   currency (quote for linear, coin for inverse: an inverse contract is linear in ``1/price``
   with size ``-contract_size``), fees (maker/taker rate times notional; negative = rebate),
@@ -88,12 +100,15 @@ R_CANCELLED = 4
 R_CANCEL_REJECT = 5
 R_EXPIRED = 6
 R_FUNDING = 7  # a funding payment (account update), not about an order
+R_AMEND_ACK = 8  # the amend took effect: RF_PRICE the new price, RF_QTY the new total
+R_AMEND_REJECT = 9
 
 REJ_NONE = 0
 REJ_POST_ONLY_CROSS = 1
 REJ_OUT_OF_WINDOW = 2
 REJ_UNKNOWN_ORDER = 3  # a cancel that arrives before its order
-REJ_ALREADY_DONE = 4  # a cancel that arrives after its order is done
+REJ_ALREADY_DONE = 4  # a cancel (or amend) that arrives after its order is done
+REJ_AMEND_QTY = 5  # an amend whose new total is not above what has filled
 
 # --- queue models ----------------------------------------------------------------------------
 QM_RISK_AVERSE = 0
@@ -130,13 +145,18 @@ OI_TIF = 5
 OI_ARRIVE = 6  # exchange time the order arrives
 OI_CANCEL = 7  # exchange time the cancel arrives, INT64_MAX if none
 OI_SEQ = 8  # queue priority (set when it starts resting)
-OI_N = 9
+OI_AMEND = 9  # exchange time an amend arrives, INT64_MAX if none
+OI_AMEND_TICK = 10  # the amend's absolute tick
+OI_AMEND_SEQ = 11  # the amend's sending order (amends arriving together are applied in it)
+OI_N = 12
 OF_PRICE = 0
-OF_QTY = 1
+OF_QTY = 1  # total size, fills included
 OF_FILLED = 2
 OF_FRONT = 3  # quantity ahead in the queue
 OF_TRADED = 4  # traded at our level since the last depth update (probabilistic models)
-OF_N = 5
+OF_AMEND_PRICE = 5  # the amend's price
+OF_AMEND_QTY = 6  # the amend's total size
+OF_N = 7
 
 # --- response table: int64 columns (shape (capacity, RI_N)) and float64 columns (RF_N) -------
 RI_KIND = 0
@@ -461,15 +481,211 @@ def drop_done(active: Int64Array, o_i: Int64Array, state: Int64Array) -> None:
 
 @register_jitable
 def next_arrival(o_i: Int64Array) -> int:
-    """Earliest pending order or cancel arrival over every slot (INT64_MAX if none)."""
+    """Earliest pending order, cancel or amend arrival over every slot (INT64_MAX if none)."""
     t = INT64_MAX
     for k in range(o_i.shape[0]):
         st = o_i[k, OI_STATUS]
         if st == O_PENDING and o_i[k, OI_ARRIVE] < t:
             t = o_i[k, OI_ARRIVE]
-        if st != O_FREE and o_i[k, OI_CANCEL] < t:
-            t = o_i[k, OI_CANCEL]
+        if st != O_FREE:
+            if o_i[k, OI_CANCEL] < t:
+                t = o_i[k, OI_CANCEL]
+            if o_i[k, OI_AMEND] < t:
+                t = o_i[k, OI_AMEND]
     return t
+
+
+@register_jitable
+def crossing_level(
+    ex_bid: Float64Array,
+    ex_ask: Float64Array,
+    tk_bid: Float64Array,
+    tk_ask: Float64Array,
+    ex_bst: Int64Array,
+    ins: int,
+    off: int,
+    nt: int,
+    side: int,
+    idx: int,
+) -> int:
+    """Window index of the best opposite level with available (displayed minus taken)
+    liquidity at or through window index ``idx`` for an order of ``side``; -1 if none."""
+    if side == 1:
+        a_ = ex_bst[ins, B_BEST_ASK]
+        while a_ <= idx and a_ < nt:
+            if ex_ask[off + a_] - tk_ask[off + a_] > 0.0:
+                return int(a_)
+            a_ += 1
+    else:
+        a_ = ex_bst[ins, B_BEST_BID]
+        while a_ >= idx and a_ >= 0:
+            if ex_bid[off + a_] - tk_bid[off + a_] > 0.0:
+                return int(a_)
+            a_ -= 1
+    return -1
+
+
+@register_jitable
+def take_liquidity(
+    o_i: Int64Array,
+    o_f: Float64Array,
+    k: int,
+    a_: int,
+    ex_bid: Float64Array,
+    ex_ask: Float64Array,
+    tk_bid: Float64Array,
+    tk_ask: Float64Array,
+    ex_bst: Int64Array,
+    lo_tick: Int64Array,
+    offs: Int64Array,
+    itab: Float64Array,
+    acc: Float64Array,
+    r_i: Int64Array,
+    r_f: Float64Array,
+    state: Int64Array,
+    t: int,
+    lat: int,
+) -> None:
+    """Order ``k`` (status resting, provisional) takes the opposite levels from window index
+    ``a_`` (the first crossing level) up to its limit as a taker, until it is done."""
+    ins = o_i[k, OI_INST]
+    off = offs[ins]
+    nt = offs[ins + 1] - off
+    s = o_i[k, OI_SIDE]
+    idx = o_i[k, OI_TICK] - lo_tick[ins]
+    vm = mid_value(ex_bst, lo_tick, offs, itab, ins)
+    while a_ >= 0 and a_ < nt and o_i[k, OI_STATUS] == O_RESTING:
+        if (s == 1 and a_ > idx) or (s == -1 and a_ < idx):
+            break
+        if s == 1:
+            avail = ex_ask[off + a_] - tk_ask[off + a_]
+        else:
+            avail = ex_bid[off + a_] - tk_bid[off + a_]
+        leaves = o_f[k, OF_QTY] - o_f[k, OF_FILLED]
+        if avail > leaves * DUST_REL:
+            f = min(leaves, avail)
+            fill(
+                o_i,
+                o_f,
+                k,
+                f,
+                tick_price(a_ + lo_tick[ins], itab, ins),
+                False,
+                t,
+                lat,
+                itab,
+                acc,
+                vm,
+                r_i,
+                r_f,
+                state,
+            )
+            if s == 1:
+                tk_ask[off + a_] += f
+            else:
+                tk_bid[off + a_] += f
+        a_ += s
+
+
+@register_jitable
+def to_back_of_queue(
+    o_i: Int64Array,
+    o_f: Float64Array,
+    k: int,
+    active: Int64Array,
+    ex_bid: Float64Array,
+    ex_ask: Float64Array,
+    lo_tick: Int64Array,
+    offs: Int64Array,
+    state: Int64Array,
+) -> None:
+    """Resting order ``k`` loses its priority: a new priority, last among our orders in the
+    priority list, behind the displayed size of its level."""
+    n = state[S_N_ACTIVE]
+    m = 0
+    for a in range(n):
+        if active[a] != k:
+            active[m] = active[a]
+            m += 1
+    active[m] = k
+    state[S_N_ACTIVE] = m + 1
+    state[S_SEQ] += 1
+    o_i[k, OI_SEQ] = state[S_SEQ]
+    ins = o_i[k, OI_INST]
+    i = offs[ins] + o_i[k, OI_TICK] - lo_tick[ins]
+    o_f[k, OF_FRONT] = ex_bid[i] if o_i[k, OI_SIDE] == 1 else ex_ask[i]
+    o_f[k, OF_TRADED] = 0.0
+
+
+@register_jitable
+def apply_amend(
+    o_i: Int64Array,
+    o_f: Float64Array,
+    k: int,
+    active: Int64Array,
+    ex_bid: Float64Array,
+    ex_ask: Float64Array,
+    tk_bid: Float64Array,
+    tk_ask: Float64Array,
+    ex_bst: Int64Array,
+    lo_tick: Int64Array,
+    offs: Int64Array,
+    itab: Float64Array,
+    acc: Float64Array,
+    r_i: Int64Array,
+    r_f: Float64Array,
+    state: Int64Array,
+    t: int,
+    lat: int,
+) -> bool:
+    """The amend of slot ``k`` reaches the exchange (rules in the module docstring); True if
+    the order is done after it (filled by the liquidity its new price took)."""
+    o_i[k, OI_AMEND] = INT64_MAX
+    oid = o_i[k, OI_ID]
+    st = o_i[k, OI_STATUS]
+    if st != O_RESTING:
+        code = REJ_UNKNOWN_ORDER if st == O_PENDING else REJ_ALREADY_DONE
+        respond(r_i, r_f, state, R_AMEND_REJECT, oid, code, t, lat)
+        return False
+    new_qty = o_f[k, OF_AMEND_QTY]
+    if o_f[k, OF_FILLED] >= new_qty * (1.0 - 1e-12):  # done at the new total: refused
+        respond(r_i, r_f, state, R_AMEND_REJECT, oid, REJ_AMEND_QTY, t, lat)
+        return False
+    ins = o_i[k, OI_INST]
+    off = offs[ins]
+    nt = offs[ins + 1] - off
+    s = o_i[k, OI_SIDE]
+    new_tick = o_i[k, OI_AMEND_TICK]
+    idx = new_tick - lo_tick[ins]
+    if idx < 0 or idx >= nt:
+        respond(r_i, r_f, state, R_AMEND_REJECT, oid, REJ_OUT_OF_WINDOW, t, lat)
+        return False
+    same_price = new_tick == o_i[k, OI_TICK]
+    a_ = -1
+    if not same_price:
+        a_ = crossing_level(ex_bid, ex_ask, tk_bid, tk_ask, ex_bst, ins, off, nt, s, idx)
+        if a_ >= 0 and o_i[k, OI_TIF] == TIF_POST_ONLY:
+            respond(r_i, r_f, state, R_AMEND_REJECT, oid, REJ_POST_ONLY_CROSS, t, lat)
+            return False
+    grows = new_qty > o_f[k, OF_QTY]
+    o_i[k, OI_TICK] = new_tick
+    o_f[k, OF_PRICE] = o_f[k, OF_AMEND_PRICE]
+    o_f[k, OF_QTY] = new_qty
+    respond(r_i, r_f, state, R_AMEND_ACK, oid, REJ_NONE, t, lat)
+    n = state[S_N_RESP] - 1
+    r_f[n, RF_PRICE] = o_f[k, OF_PRICE]
+    r_f[n, RF_QTY] = new_qty
+    if same_price and not grows:  # a size decrease keeps the queue position
+        return False
+    if a_ >= 0:
+        take_liquidity(
+            o_i, o_f, k, a_, ex_bid, ex_ask, tk_bid, tk_ask, ex_bst, lo_tick, offs, itab, acc,
+            r_i, r_f, state, t, lat,
+        )  # fmt: skip
+        if o_i[k, OI_STATUS] != O_RESTING:
+            return True
+    to_back_of_queue(o_i, o_f, k, active, ex_bid, ex_ask, lo_tick, offs, state)
+    return False
 
 
 def run_kernel(
@@ -748,60 +964,18 @@ def run_kernel(
                     respond(r_i, r_f, state, R_REJECT, o_i[k, OI_ID], REJ_OUT_OF_WINDOW, t, lat)
                     continue
                 # does it cross the available opposite liquidity?
-                crosses = False
-                if s == 1:
-                    a_ = ex_bst[ins, B_BEST_ASK]
-                    while a_ <= idx and a_ < nt:
-                        if ex_ask[off + a_] - tk_ask[off + a_] > 0.0:
-                            crosses = True
-                            break
-                        a_ += 1
-                else:
-                    a_ = ex_bst[ins, B_BEST_BID]
-                    while a_ >= idx and a_ >= 0:
-                        if ex_bid[off + a_] - tk_bid[off + a_] > 0.0:
-                            crosses = True
-                            break
-                        a_ -= 1
-                if crosses and o_i[k, OI_TIF] == TIF_POST_ONLY:
+                a_ = crossing_level(ex_bid, ex_ask, tk_bid, tk_ask, ex_bst, ins, off, nt, s, idx)
+                if a_ >= 0 and o_i[k, OI_TIF] == TIF_POST_ONLY:
                     o_i[k, OI_STATUS] = O_DONE
                     respond(r_i, r_f, state, R_REJECT, o_i[k, OI_ID], REJ_POST_ONLY_CROSS, t, lat)
                     continue
                 respond(r_i, r_f, state, R_ACK, o_i[k, OI_ID], REJ_NONE, t, lat)
                 o_i[k, OI_STATUS] = O_RESTING  # provisional: fill() may mark it done
-                if crosses:
-                    vm = mid_value(ex_bst, lo_tick, offs, itab, ins)
-                    while a_ >= 0 and a_ < nt and o_i[k, OI_STATUS] == O_RESTING:
-                        if (s == 1 and a_ > idx) or (s == -1 and a_ < idx):
-                            break
-                        if s == 1:
-                            avail = ex_ask[off + a_] - tk_ask[off + a_]
-                        else:
-                            avail = ex_bid[off + a_] - tk_bid[off + a_]
-                        leaves = o_f[k, OF_QTY] - o_f[k, OF_FILLED]
-                        if avail > leaves * DUST_REL:
-                            f = min(leaves, avail)
-                            fill(
-                                o_i,
-                                o_f,
-                                k,
-                                f,
-                                tick_price(a_ + lo_tick[ins], itab, ins),
-                                False,
-                                t,
-                                lat,
-                                itab,
-                                acc,
-                                vm,
-                                r_i,
-                                r_f,
-                                state,
-                            )
-                            if s == 1:
-                                tk_ask[off + a_] += f
-                            else:
-                                tk_bid[off + a_] += f
-                        a_ += s
+                if a_ >= 0:
+                    take_liquidity(
+                        o_i, o_f, k, a_, ex_bid, ex_ask, tk_bid, tk_ask, ex_bst, lo_tick, offs,
+                        itab, acc, r_i, r_f, state, t, lat,
+                    )  # fmt: skip
                 if o_i[k, OI_STATUS] != O_RESTING:
                     continue
                 if o_i[k, OI_TIF] == TIF_IOC:
@@ -814,6 +988,27 @@ def run_kernel(
                 o_f[k, OF_TRADED] = 0.0
                 active[state[S_N_ACTIVE]] = k
                 state[S_N_ACTIVE] += 1
+            # amends arriving now, in the order they were sent
+            n_am = 0
+            for k in range(n_slots):
+                if o_i[k, OI_STATUS] != O_FREE and o_i[k, OI_AMEND] == t:
+                    n_am += 1
+            if n_am > 0:
+                amending = np.empty(n_am, dtype=np.int64)
+                am_seq = np.empty(n_am, dtype=np.int64)
+                m_ = 0
+                for k in range(n_slots):
+                    if o_i[k, OI_STATUS] != O_FREE and o_i[k, OI_AMEND] == t:
+                        amending[m_] = k
+                        am_seq[m_] = o_i[k, OI_AMEND_SEQ]
+                        m_ += 1
+                amending = amending[np.argsort(am_seq, kind="mergesort")]
+                for k_am in range(n_am):
+                    if apply_amend(
+                        o_i, o_f, amending[k_am], active, ex_bid, ex_ask, tk_bid, tk_ask,
+                        ex_bst, lo_tick, offs, itab, acc, r_i, r_f, state, t, lat,
+                    ):  # fmt: skip
+                        done_any = True
             for k in range(n_slots):
                 if o_i[k, OI_STATUS] == O_FREE or o_i[k, OI_CANCEL] != t:
                     continue

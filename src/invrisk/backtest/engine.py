@@ -12,9 +12,11 @@ At a decision the engine:
 2. builds a :class:`~invrisk.strategy.MarketView` from the *local* book and an
    :class:`~invrisk.strategy.AccountView` from the fills *reported so far*;
 3. calls ``strategy.decide``; reconciles each :class:`~invrisk.strategy.QuoteTarget` into
-   cancels and new orders, turns hedge intents into IOC orders, passes every new order
-   through the :class:`~invrisk.risk.limits.RiskGuard`, and sends what passes: it reaches the
-   exchange after the entry latency;
+   cancels, amends (``amend_orders=True``) and new orders, turns hedge intents into IOC
+   orders, passes every new order and amend through the
+   :class:`~invrisk.risk.limits.RiskGuard`, and sends what passes: it reaches the exchange
+   after the entry latency (an amend the RiskGuard refuses is replaced by a cancel of its
+   order: the old terms are not left resting);
 4. records a sample (time, mids, positions, equity, our best quotes).
 
 The same order manager and RiskGuard run in the live runtime; only this loop and the kernel are
@@ -45,7 +47,7 @@ from invrisk.data.events import (
 from invrisk.errors import InvalidArgumentError
 from invrisk.instruments import Instrument
 from invrisk.market.book import book_range
-from invrisk.order_manager import CancelOrder, NewOrder, OrderManager, OrderStatus
+from invrisk.order_manager import AmendOrder, CancelOrder, NewOrder, OrderManager, OrderStatus
 from invrisk.risk.limits import RiskGuard, TradingState
 from invrisk.strategy import (
     AccountView,
@@ -79,6 +81,7 @@ _REJECT_TEXT = {
     _k.REJ_OUT_OF_WINDOW: "price_outside_book_window",
     _k.REJ_UNKNOWN_ORDER: "unknown_order",
     _k.REJ_ALREADY_DONE: "already_done",
+    _k.REJ_AMEND_QTY: "amend_qty_not_above_filled",
 }
 
 
@@ -276,6 +279,11 @@ class _Run:
             self.state[_k.S_NEXT_FUNDING] = _MAX
         self.kernel: Callable[..., int] = _jit.run_kernel if backend == "numba" else _k.run_kernel
         self.slot_of: dict[int, int] = {}
+        self.n_amends = 0  # amends sent (their sending order at the exchange)
+        # the amend log: one row per amend sent or refused by the RiskGuard, [order id,
+        # sent_ns, price, qty, status (0 in flight, 1 applied, 2 rejected), done_ns, reason]
+        self.alog: list[list[object]] = []
+        self.amend_row: dict[int, list[object]] = {}  # order id -> its amend in flight
         self.free_slots = list(range(order_capacity - 1, -1, -1))
         self.terminal_delivered: set[int] = set()
         self.cancelling: set[int] = set()
@@ -388,8 +396,11 @@ class _Run:
             arrive,
             _MAX,
             0,
+            _MAX,
+            0,
+            0,
         )
-        self.o_f[k] = (order.price, order.qty, 0.0, 0.0, 0.0)
+        self.o_f[k] = (order.price, order.qty, 0.0, 0.0, 0.0, math.nan, math.nan)
         self.slot_of[order.order_id] = k
         if arrive < self.state[_k.S_NEXT_ARRIVAL]:
             self.state[_k.S_NEXT_ARRIVAL] = arrive
@@ -403,16 +414,38 @@ class _Run:
             if arrive < self.state[_k.S_NEXT_ARRIVAL]:
                 self.state[_k.S_NEXT_ARRIVAL] = arrive
 
-    def release(self, order_id: int) -> None:
-        """Free the slot of a terminal order, or mark it to be freed when its cancel is back.
+    def send_amend(self, amend: AmendOrder, now_ns: int) -> None:
+        """Send an amend of a live order; it reaches the exchange after the entry latency."""
+        k = self.slot_of.get(amend.order_id)
+        if k is None or self.o_i[k, _k.OI_AMEND] != _MAX:
+            raise InvalidArgumentError(
+                "amend", amend.order_id, "a live order without an amend in flight"
+            )
+        arrive = now_ns + self.entry_latency(now_ns)
+        self.n_amends += 1
+        self.o_i[k, _k.OI_AMEND] = arrive
+        self.o_i[k, _k.OI_AMEND_TICK] = math.floor(
+            amend.price / self.tick_sizes[amend.instrument] + 0.5
+        )
+        self.o_i[k, _k.OI_AMEND_SEQ] = self.n_amends
+        self.o_f[k, _k.OF_AMEND_PRICE] = amend.price
+        self.o_f[k, _k.OF_AMEND_QTY] = amend.qty
+        if arrive < self.state[_k.S_NEXT_ARRIVAL]:
+            self.state[_k.S_NEXT_ARRIVAL] = arrive
 
-        A slot is reused only when the kernel is done with it (status done) and no cancel of
-        it is still travelling to the exchange (the kernel would apply it to the new order).
+    def release(self, order_id: int) -> None:
+        """Free the slot of a terminal order, or mark it to be freed when its cancel (or
+        amend) is back.
+
+        A slot is reused only when the kernel is done with it (status done) and no cancel or
+        amend of it is still travelling to the exchange (the kernel would apply it to the
+        new order).
         """
         k = self.slot_of.get(order_id)
         if k is None:
             return
-        if order_id in self.cancelling and self.o_i[k, _k.OI_CANCEL] != _MAX:
+        cancel_travelling = order_id in self.cancelling and self.o_i[k, _k.OI_CANCEL] != _MAX
+        if cancel_travelling or (self.n_amends and self.o_i[k, _k.OI_AMEND] != _MAX):
             self.terminal_delivered.add(order_id)
             return
         self.cancelling.discard(order_id)
@@ -423,6 +456,12 @@ class _Run:
     def cancel_answered(self, order_id: int) -> None:
         """A cancel response arrived: free the slot if the order was waiting for it."""
         self.cancelling.discard(order_id)
+        if order_id in self.terminal_delivered:
+            self.terminal_delivered.discard(order_id)
+            self.release(order_id)
+
+    def amend_answered(self, order_id: int) -> None:
+        """An amend response arrived: free the slot if the order was waiting for it."""
         if order_id in self.terminal_delivered:
             self.terminal_delivered.discard(order_id)
             self.release(order_id)
@@ -460,6 +499,7 @@ def run_backtest(
     guard: RiskGuard | None = None,
     price_tolerance_ticks: int = 0,
     qty_tolerance: float = 0.0,
+    amend_orders: bool = False,
     seed: int = 0,
     margin_ticks: int = 2_000,
     max_ticks: int = 2_000_000,
@@ -504,6 +544,12 @@ def run_backtest(
         Order-manager tolerances: a resting order within this many ticks of the target price,
         and whose leaves are within this fraction of the target size, stays (a partly filled
         order keeps its queue priority when ``qty_tolerance`` allows it).
+    amend_orders
+        Move resting quotes to new levels with an amend (one message, the order keeps its id;
+        a size decrease at the same price keeps its queue position) instead of a cancel and a
+        new order (default False: cancel and replace). See the order manager's "Amend mode"
+        and the exchange rules for amends in ``backtest/_sim_kernels_python.py``; amends are
+        logged in :attr:`BacktestResult.amends`.
     seed
         Passed to the strategy in its :class:`~invrisk.strategy.Context`.
     margin_ticks, max_ticks
@@ -560,10 +606,13 @@ def run_backtest(
         order_capacity=64,
         response_capacity=4096,
     )
+    if not isinstance(amend_orders, bool):
+        raise InvalidArgumentError("amend_orders", amend_orders, "True or False")
     om = OrderManager(
         tick_sizes=[i.tick_size for i in instruments],
         price_tolerance_ticks=price_tolerance_ticks,
         qty_tolerance=qty_tolerance,
+        amend=amend_orders,
     )
     known = _Known(position=np.zeros(n_inst), cash=np.zeros(n_inst))
     contract = [i.contract_size for i in instruments]
@@ -672,6 +721,8 @@ def run_backtest(
         account=run.acc.copy(),
         orders_sent=om.n_sent,
         cancels_sent=om.n_cancels_sent,
+        amends_sent=om.n_amends_sent,
+        amends=run.alog,
         orders=_final_log(run.olog, om),
         rejections=dict(guard.rejections) if guard is not None else {},
         risk_events=risk_events,
@@ -746,7 +797,7 @@ class _Recorder:
 
 
 def _send(
-    action: NewOrder | CancelOrder,
+    action: NewOrder | AmendOrder | CancelOrder,
     run: _Run,
     om: OrderManager,
     guard: RiskGuard | None,
@@ -756,6 +807,9 @@ def _send(
 ) -> None:
     if isinstance(action, CancelOrder):
         run.send_cancel(action, now)
+        return
+    if isinstance(action, AmendOrder):
+        _send_amend(action, run, om, guard, known, view, now)
         return
     if guard is not None:
         fair = view.instruments[action.instrument].mid
@@ -782,6 +836,45 @@ def _send(
         action.instrument, action.side, action.price, action.qty, action.tif, now,
         _PENDING_NEW, 0.0, -1, "",
     ]  # fmt: skip
+
+
+def _send_amend(
+    action: AmendOrder,
+    run: _Run,
+    om: OrderManager,
+    guard: RiskGuard | None,
+    known: _Known,
+    view: MarketView,
+    now: int,
+) -> None:
+    """Pass an amend through the RiskGuard (as the new order it stands for) and send it; a
+    refused amend is rejected in the order manager and its order cancelled."""
+    oid = action.order_id
+    if guard is not None:
+        i = action.instrument
+        order = om.order(oid)
+        verdict = guard.check_amend(
+            instrument=i,
+            side=action.side,
+            price=action.price,
+            leaves=action.qty - order.filled,
+            fair_price=view.instruments[i].mid,
+            position=float(known.position[i]),
+            open_same_side=om.resting_qty(i, action.side, excluding=oid),
+            now_ns=now,
+        )
+        if not verdict.accepted:
+            reason = f"risk:{verdict.reason}"
+            om.on_amend_reject(oid, reason=reason, now_ns=now)
+            run.alog.append([oid, now, action.price, action.qty, 2, now, reason])
+            cancel = om.cancel(oid, now_ns=now)
+            if cancel is not None:
+                run.send_cancel(cancel, now)
+            return
+    run.send_amend(action, now)
+    row: list[object] = [oid, now, action.price, action.qty, 0, -1, ""]
+    run.alog.append(row)
+    run.amend_row[oid] = row
 
 
 def _deliver(
@@ -838,3 +931,17 @@ def _deliver(
         run.release(oid)
         if row is not None:
             row[6], row[8] = _CANCELLED, local
+    elif kind in (_k.R_AMEND_ACK, _k.R_AMEND_REJECT):
+        arow = run.amend_row.pop(oid, None)
+        if kind == _k.R_AMEND_ACK:
+            om.on_amend_ack(oid, now_ns=local, price=price, qty=qty)
+            reason = ""
+        else:
+            reason = _REJECT_TEXT.get(code, str(code))
+            om.on_amend_reject(oid, reason=reason, now_ns=local)
+        if arow is not None:
+            arow[4], arow[5], arow[6] = (1 if kind == _k.R_AMEND_ACK else 2), local, reason
+        run.amend_answered(oid)
+        if om.order(oid).status == OrderStatus.FILLED and row is not None and row[8] == -1:
+            run.release(oid)  # filled up to the total the answer left in force
+            row[6], row[8] = _FILLED, local

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,15 @@ from invrisk.backtest import _sim_kernels_python as _k
 from invrisk.errors import InvalidArgumentError
 from invrisk.instruments import Instrument
 
-__all__ = ["FILL_DTYPE", "FUNDING_DTYPE", "ORDER_DTYPE", "BacktestResult", "PnL", "summary_metrics"]
+__all__ = [
+    "AMEND_DTYPE",
+    "FILL_DTYPE",
+    "FUNDING_DTYPE",
+    "ORDER_DTYPE",
+    "BacktestResult",
+    "PnL",
+    "summary_metrics",
+]
 
 FILL_DTYPE = np.dtype(
     [
@@ -76,9 +84,28 @@ ORDER_DTYPE = np.dtype(
 """One order the strategy placed: when it was sent (local time), its time in force
 (:class:`~invrisk.strategy.TimeInForce`), its last known status
 (:class:`~invrisk.order_manager.OrderStatus` code: 1 open, 3 filled, 4 cancelled, 5 rejected;
-an order still resting at the end keeps 0 or 1), the quantity filled, when it ended (local
-time; -1 if it did not) and why it was rejected (the RiskGuard's ``risk:<reason>`` or the
-simulated venue's)."""
+an order still live at the end keeps its live code: 0, 1, 2, or 6 with an amend in flight), the
+quantity filled, when it ended (local time; -1 if it did not) and why it was rejected (the
+RiskGuard's ``risk:<reason>`` or the simulated venue's). ``price`` and ``qty`` are the order as
+first sent; its amends are in :data:`AMEND_DTYPE` rows."""
+
+AMEND_DTYPE = np.dtype(
+    [
+        ("order_id", np.int64),
+        ("sent_ns", np.int64),
+        ("price", np.float64),
+        ("qty", np.float64),
+        ("status", np.int8),
+        ("done_ns", np.int64),
+        ("reason", "U40"),
+    ]
+)
+"""One amend of an order (``run_backtest(amend_orders=True)``): when it was sent (local time),
+the new price and new *total* size (contracts, fills included), its status (0 unanswered at
+the end, 1 applied by the venue, 2 rejected), when the answer arrived (local time; -1 if none)
+and why it was rejected (the RiskGuard's ``risk:<reason>``, then the order was cancelled, or
+the simulated venue's: ``post_only_would_cross``, ``already_done``,
+``amend_qty_not_above_filled``, ...)."""
 
 SECONDS_PER_YEAR = 365 * 86_400
 
@@ -127,6 +154,11 @@ class BacktestResult:
     orders
         :data:`ORDER_DTYPE` rows, one per order placed (sent or refused by the RiskGuard), in
         the order they were placed.
+    orders_sent, cancels_sent, amends_sent
+        New orders, cancels and amends the order manager issued.
+    amends
+        :data:`AMEND_DTYPE` rows, one per amend (sent or refused by the RiskGuard), in the
+        order they were issued; empty unless the run amended orders.
     """
 
     instruments: tuple[Instrument, ...]
@@ -149,6 +181,8 @@ class BacktestResult:
     risk_events: tuple[tuple[int, str], ...]
     out_of_window: int
     end_ns: int
+    amends_sent: int = 0
+    amends: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=AMEND_DTYPE))
 
     def summary(self, *, markouts_s: tuple[float, ...] = (1.0, 10.0, 60.0)) -> dict[str, object]:
         """Summary metrics (see :func:`summary_metrics`)."""
@@ -156,7 +190,8 @@ class BacktestResult:
 
     def to_parquet(self, directory: str | Path) -> list[Path]:
         """Write ``samples.parquet``, ``fills.parquet``, ``funding.parquet`` and
-        ``orders.parquet`` (directory made)."""
+        ``orders.parquet``, and ``amends.parquet`` when the run amended orders (directory
+        made)."""
         import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
         import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
 
@@ -182,11 +217,15 @@ class BacktestResult:
             out / "orders.parquet",
         ]
         pq.write_table(pa.table(cols), paths[0])
-        for path, rows, dtype in (
+        tables = [
             (paths[1], self.fills, FILL_DTYPE),
             (paths[2], self.funding, FUNDING_DTYPE),
             (paths[3], self.orders, ORDER_DTYPE),
-        ):
+        ]
+        if self.amends.size:
+            paths.append(out / "amends.parquet")
+            tables.append((paths[4], self.amends, AMEND_DTYPE))
+        for path, rows, dtype in tables:
             pq.write_table(pa.table({n: rows[n] for n in dtype.names or ()}), path)
         return paths
 
@@ -205,6 +244,8 @@ def build_result(
     risk_events: list[tuple[int, str]],
     out_of_window: int,
     end_ns: int,
+    amends_sent: int = 0,
+    amends: Sequence[Sequence[object]] = (),
 ) -> BacktestResult:
     """Assemble a :class:`BacktestResult` from the engine's records (internal).
 
@@ -275,7 +316,17 @@ def build_result(
         risk_events=tuple(risk_events),
         out_of_window=out_of_window,
         end_ns=end_ns,
+        amends_sent=amends_sent,
+        amends=_amend_log(amends),
     )
+
+
+def _amend_log(rows: Sequence[Sequence[object]]) -> np.ndarray:
+    """The engine's amend log rows (the fields of :data:`AMEND_DTYPE`, in order)."""
+    out = np.empty(len(rows), dtype=AMEND_DTYPE)
+    for j, name in enumerate(AMEND_DTYPE.names or ()):
+        out[name] = [r[j] for r in rows]
+    return out
 
 
 def _order_log(log: Mapping[int, Sequence[object]]) -> np.ndarray:
@@ -337,6 +388,7 @@ def summary_metrics(
     out: dict[str, object] = {
         "orders_sent": result.orders_sent,
         "cancels_sent": result.cancels_sent,
+        "amends_sent": result.amends_sent,
         "rejections": dict(result.rejections),
         "n_fills": int(result.fills.size),
         "fills_per_order": result.fills.size / result.orders_sent

@@ -12,18 +12,25 @@
   amount divided by the contract size), base units for linear ones.
 - **orders**: ``create_order`` (limit; POST_ONLY as ccxt's ``postOnly``, which on Deribit also
   sets ``reject_post_only``; IOC as ``timeInForce``) with our integer client order id carried
-  in the venue's client-id field (Deribit's ``label``: ``label_prefix`` + the id), and
-  ``cancel_order``. Order sizes are contracts; Deribit's ``amount`` is in the contract currency
-  (USD for inverse, the coin for linear and options), i.e. contracts x contract size.
+  in the venue's client-id field (Deribit's ``label``: ``label_prefix`` + the id),
+  ``cancel_order``, and ``edit_order`` for an amend (Deribit's ``private/edit``: ``order_id``,
+  the new total ``amount`` and ``price``; for a POST_ONLY order also ``post_only`` and
+  ``reject_post_only``, so that a new price that would cross is refused, the order keeping
+  its old terms, rather than moved by the venue). Order sizes are contracts; Deribit's
+  ``amount`` is in the contract currency (USD for inverse, the coin for linear and options),
+  i.e. contracts x contract size.
 - **order events** (:class:`~invrisk.live.paper.OrderEvent`) from the REST answers and from
   ``watch_orders`` / ``watch_my_trades``, deduplicated: one ack per order, one fill per venue
-  trade id (``fill_id``; the journal dedupes again across restarts), one cancel. Orders whose
-  client id does not carry our prefix are someone else's and ignored.
+  trade id (``fill_id``; the journal dedupes again across restarts), one cancel, one answer per
+  amend (``amend_ack`` with the terms the venue reports, ``amend_reject`` with its reason).
+  Orders whose client id does not carry our prefix are someone else's and ignored.
 
 Errors are translated at the boundary: a rate limit (ccxt ``RateLimitExceeded`` /
 ``DDoSProtection``) raises :class:`~invrisk.errors.RateLimitError` (the runtime backs off); a
 venue's refusal of an order (``InvalidOrder``, ``InsufficientFunds`` and other exchange errors)
-becomes a ``reject`` event with the venue's reason; a network error marks the link down
+becomes a ``reject`` event with the venue's reason (``amend_reject`` for an amend: e.g.
+``post_only_reject (11054)``, or ``not_open_order`` for an order filled or cancelled first);
+a network error marks the link down
 (:attr:`connected` False: orders are refused with
 :class:`~invrisk.errors.VenueConnectionError` and the runtime halts); refused credentials raise
 :class:`~invrisk.errors.CredentialsError` naming the venue, never the key.
@@ -34,7 +41,9 @@ streams are subscribed again (books restart from a snapshot), then :meth:`sync` 
 trades since the last one seen (missed fills, delivered as fill events) and the open orders;
 only then is the link up again and ``reconnects`` incremented, which makes the runtime
 reconcile. An order whose REST request died with the connection is neither re-sent nor
-forgotten: the sync finds it open (ack), filled (its fills), or absent (reject). (aiohttp
+forgotten: the sync finds it open (ack), filled (its fills), or absent (reject); likewise an
+amend whose request died is answered by the sync: ``amend_ack`` if the open order has the
+requested price and amount, else ``amend_reject``. (aiohttp
 would re-send such a request by itself, Deribit's orders being HTTP GETs: the gateway's HTTP
 session forbids that.)
 
@@ -44,7 +53,8 @@ the credentials, syncs and starts the streams; ``await gateway.close()`` stops t
 Scope: tested against a fake Deribit (``tests/live/fake_deribit.py``) speaking Deribit's API v2
 to ccxt's own ``deribit`` class. The amount and label conventions above are Deribit's; another
 ccxt venue needs its own (its client-id field, its amount unit) before it can be trusted.
-Orders are placed and cancelled, never amended (the order manager cancels and replaces).
+Orders are amended only when the runtime's order manager is in amend mode (``amend_orders``);
+otherwise it cancels and replaces.
 """
 
 from __future__ import annotations
@@ -81,7 +91,7 @@ from invrisk.live._ccxt_convert import (
 )
 from invrisk.live.credentials import Credentials
 from invrisk.live.paper import OrderEvent
-from invrisk.order_manager import CancelOrder, NewOrder
+from invrisk.order_manager import AmendOrder, CancelOrder, NewOrder
 from invrisk.strategy import TimeInForce
 
 __all__ = ["CcxtGateway"]
@@ -104,6 +114,7 @@ class _Track:
     done: bool = False  # a terminal event was emitted (or the venue said filled)
     uncertain: bool = False  # the create request died with the connection
     cancel_wanted: bool = False
+    lost_amend: tuple[float, float] | None = None  # (price, contracts) of a died amend request
 
 
 async def _no_silent_resend(request: Any, handler: Any) -> Any:
@@ -588,6 +599,77 @@ class CcxtGateway:
             OrderEvent("cancel_reject", oid, now, now, reason="rate limited (cancel retries)")
         )
 
+    async def amend(self, amend: AmendOrder) -> None:
+        """Amend an order of ours with ``edit_order`` (the new price and total size); the
+        answer is an ``amend_ack`` or ``amend_reject`` event (module docstring)."""
+        import ccxt
+
+        oid = amend.order_id
+        if not self._connected:
+            raise VenueConnectionError(f"{self.venue}: disconnected, amend of {oid} not sent")
+        track = self._orders.get(oid)
+        venue_id = track.venue_id if track is not None else None
+        if venue_id is None and oid in self._venue_open:
+            venue_id = self._venue_open[oid][0]
+        now = self.now_ns
+        if venue_id is None or track is None:
+            reason = "not acknowledged by the venue" if track else "not an order of this session"
+            self._events.append(OrderEvent("amend_reject", oid, now, now, reason=reason))
+            return
+        i = amend.instrument
+        params: dict[str, Any] = {}
+        if track.tif == TimeInForce.POST_ONLY:
+            params = {"post_only": True, "reject_post_only": True}
+        try:
+            res = await self._ex.edit_order(
+                venue_id,
+                self._symbols[i],
+                "limit",
+                "buy" if amend.side > 0 else "sell",
+                self._venue_amount(i, amend.qty),
+                amend.price,
+                params,
+            )
+        except (ccxt.RateLimitExceeded, ccxt.DDoSProtection) as exc:
+            raise self._rate_limit_error(exc) from exc
+        except ccxt.AuthenticationError:
+            log.error("%s: the venue refused the API credentials", self.venue)
+            now = self.now_ns
+            reason = "venue refused the API credentials"
+            self._events.append(OrderEvent("amend_reject", oid, now, now, reason=reason))
+            return
+        except ccxt.NetworkError as exc:
+            # applied or not: the sync after the reconnect compares the open order's terms
+            track.lost_amend = (amend.price, amend.qty)
+            self._link_lost(exc)
+            return
+        except ccxt.BaseError as exc:  # post_only_reject, not_open_order, invalid amount ...
+            now = self.now_ns
+            reason = venue_reason(exc)
+            self._events.append(OrderEvent("amend_reject", oid, now, now, reason=reason))
+            return
+        local = time.time_ns()
+        info = res.get("info") or {}
+        self._amend_answer(track, info, local)
+        for t in info.get("trades") or res.get("trades") or []:
+            self._on_trade_info(t.get("info", t) if isinstance(t, dict) else t, local)
+        self._on_order_info(info, local)
+
+    def _amend_answer(self, track: _Track, info: dict[str, Any], local: int) -> None:
+        """``amend_ack`` with the order's terms as the venue reports them (Deribit's order)."""
+        ts = info.get("last_update_timestamp")
+        exch = int(ts) * NS_PER_MS if ts is not None else local
+        self._events.append(
+            OrderEvent(
+                "amend_ack",
+                track.order_id,
+                local,
+                exch,
+                price=float(info["price"]),
+                qty=self._order_qty(track.instrument, float(info["amount"])),
+            )
+        )
+
     def take_order_events(self) -> list[OrderEvent]:
         out, self._events = self._events, []
         return out
@@ -741,9 +823,15 @@ class CcxtGateway:
                 oid = self._client_id(info.get("label"))
                 if oid is not None:
                     venue_open[oid] = (str(info.get("order_id")), i)
+                    self._settle_lost_amend(oid, info, local)
                     self._on_order_info(info, local)
         self._venue_open = venue_open
         for oid, track in list(self._orders.items()):
+            if track.lost_amend is not None:  # not open any more: the amend is moot
+                track.lost_amend = None
+                now = self.now_ns
+                reason = "request lost with the connection; order not open at venue"
+                self._events.append(OrderEvent("amend_reject", oid, now, now, reason=reason))
             if track.done:
                 continue
             if track.uncertain and oid not in venue_open:
@@ -753,6 +841,25 @@ class CcxtGateway:
             if track.cancel_wanted and oid in venue_open:
                 track.cancel_wanted = False
                 await self._cancel_at_venue(oid, venue_open[oid][0], track.instrument)
+
+    def _settle_lost_amend(self, oid: int, info: dict[str, Any], local: int) -> None:
+        """An open order whose amend request died with the connection: applied if the venue
+        holds it at the requested price and amount, else rejected."""
+        track = self._orders.get(oid)
+        if track is None or track.lost_amend is None:
+            return
+        price, qty = track.lost_amend
+        track.lost_amend = None
+        amount = self._venue_amount(track.instrument, qty)
+        applied = math.isclose(float(info.get("price", math.nan)), price, rel_tol=1e-12) and (
+            math.isclose(float(info.get("amount", math.nan)), amount, rel_tol=1e-12)
+        )
+        if applied:
+            self._amend_answer(track, info, local)
+        else:
+            now = self.now_ns
+            reason = "request lost with the connection; not applied at venue"
+            self._events.append(OrderEvent("amend_reject", oid, now, now, reason=reason))
 
     def _link_lost(self, exc: BaseException | None) -> None:
         if self._closed:

@@ -10,15 +10,19 @@ Contract (both implementations honour it; ``tests/live`` checks it):
   the wall clock (receive time) for a venue. Decisions and order-manager times use it.
 - :meth:`Gateway.market_batches` — an async iterator of :data:`~invrisk.data.events.EVENT_DTYPE`
   arrays in receive order; it ends when the feed ends (a replay) or the gateway is closed.
-- :meth:`Gateway.submit` / :meth:`Gateway.cancel` — hand an order or a cancel to the venue.
+- :meth:`Gateway.submit` / :meth:`Gateway.cancel` / :meth:`Gateway.amend` — hand an order, a
+  cancel or an amend (a live order's new price and total size, fills included) to the venue.
   Raises :class:`ConnectionError` if the gateway knows the venue did not get it (disconnected:
   the runtime then halts) and :class:`~invrisk.errors.RateLimitError` if the venue refused it
   for its rate limit (the runtime backs off). A venue's *reject* is not an exception: it comes
-  back as a ``reject`` order event with the venue's reason.
+  back as a ``reject`` order event with the venue's reason (``amend_reject`` for an amend).
 - :meth:`Gateway.take_order_events` — the :class:`~invrisk.live.paper.OrderEvent` s received
-  since the last call (acks, rejects, fills with the venue's trade id as ``fill_id``, cancels),
-  in arrival order. A fill may be delivered more than once (a replayed message, a fill fetched
-  again after a reconnect): the journal keeps one per ``fill_id``.
+  since the last call (acks, rejects, fills with the venue's trade id as ``fill_id``, cancels,
+  amend answers: ``amend_ack`` with the order's terms now in force, ``amend_reject``), in
+  arrival order. Every amend handed over gets exactly one answer, unless its order ends first
+  (the runtime then ignores a late answer). A fill may be delivered more than once (a
+  replayed message, a fill fetched again after a reconnect): the journal keeps one per
+  ``fill_id``.
 - :meth:`Gateway.release` — the runtime is done with a terminal order.
 - ``connected``, ``reconnects`` and :meth:`Gateway.open_order_ids` — the link state, how many
   times the link has come back after a drop (the runtime reconciles its orders with the venue
@@ -39,7 +43,7 @@ from typing import Protocol, runtime_checkable
 
 from invrisk.data.events import EventArray
 from invrisk.live.paper import OrderEvent
-from invrisk.order_manager import CancelOrder, NewOrder
+from invrisk.order_manager import AmendOrder, CancelOrder, NewOrder
 
 __all__ = ["Gateway"]
 
@@ -62,6 +66,8 @@ class Gateway(Protocol):
     async def submit(self, order: NewOrder) -> None: ...
 
     async def cancel(self, cancel: CancelOrder) -> None: ...
+
+    async def amend(self, amend: AmendOrder) -> None: ...
 
     def take_order_events(self) -> list[OrderEvent]: ...
 

@@ -10,9 +10,10 @@ Protocol (what the runtime uses; a live gateway offers the same):
 
 - :meth:`market_batches` — an async iterator of event batches, each the rows received up to a
   feed time (at most ``batch_ns`` apart); the exchange side is simulated up to that time first.
-- :meth:`submit` / :meth:`cancel` — an order or a cancel leaves at the current feed time and
-  reaches the simulated venue after the entry latency.
-- :meth:`order_events` — acknowledgements, rejects, fills, cancels, each an
+- :meth:`submit` / :meth:`cancel` / :meth:`amend` — an order, a cancel or an amend leaves at
+  the current feed time and reaches the simulated venue after the entry latency (amends follow
+  the backtester's rules: see :mod:`invrisk.backtest`).
+- :meth:`order_events` — acknowledgements, rejects, fills, cancels, amend answers, each an
   :class:`OrderEvent` whose local time has come (the response latency applied), in order.
 """
 
@@ -32,7 +33,7 @@ from invrisk.backtest.models import Fees, LatencyModel, QueueModel
 from invrisk.data.events import EventArray
 from invrisk.errors import InvalidArgumentError
 from invrisk.instruments import Instrument
-from invrisk.order_manager import CancelOrder, NewOrder
+from invrisk.order_manager import AmendOrder, CancelOrder, NewOrder
 
 __all__ = ["OrderEvent", "PaperGateway"]
 
@@ -43,12 +44,16 @@ _KINDS = {
     _k.R_CANCELLED: "cancelled",
     _k.R_CANCEL_REJECT: "cancel_reject",
     _k.R_EXPIRED: "expired",
+    _k.R_AMEND_ACK: "amend_ack",
+    _k.R_AMEND_REJECT: "amend_reject",
 }
+_WITH_REASON = ("reject", "cancel_reject", "amend_reject")
 _REASONS = {
     _k.REJ_POST_ONLY_CROSS: "post_only_would_cross",
     _k.REJ_OUT_OF_WINDOW: "price_outside_book_window",
     _k.REJ_UNKNOWN_ORDER: "unknown_order",
     _k.REJ_ALREADY_DONE: "already_done",
+    _k.REJ_AMEND_QTY: "amend_qty_not_above_filled",
 }
 
 
@@ -56,8 +61,10 @@ _REASONS = {
 class OrderEvent:
     """What the venue says about one of our orders.
 
-    ``kind``: ``ack``, ``reject``, ``fill``, ``cancelled``, ``cancel_reject``, ``expired``;
-    ``fill_id`` the venue's trade id (fills only; unique per fill), ``reason`` for rejects.
+    ``kind``: ``ack``, ``reject``, ``fill``, ``cancelled``, ``cancel_reject``, ``expired``,
+    ``amend_ack`` (the order's new terms in force: ``price`` and ``qty``, its total size in
+    contracts, fills included), ``amend_reject`` (the order keeps its old terms); ``fill_id``
+    the venue's trade id (fills only; unique per fill), ``reason`` for rejects.
     """
 
     kind: str
@@ -136,6 +143,24 @@ class PaperGateway:
             raise ConnectionError("paper gateway disconnected")
         self._run.send_cancel(cancel, self.now_ns)
 
+    async def amend(self, amend: AmendOrder) -> None:
+        """Send an amend (new price and total size) of an order at the current feed time; the
+        answer comes back as an ``amend_ack`` or ``amend_reject`` event (at once, reason
+        ``unknown_order``, for an order the simulation no longer holds: released, or never
+        sent)."""
+        if not self._connected:
+            raise ConnectionError("paper gateway disconnected")
+        run = self._run
+        k = run.slot_of.get(amend.order_id)
+        if k is None or run.o_i[k, _k.OI_AMEND] != _k.INT64_MAX:
+            reason = "unknown_order" if k is None else "amend_in_flight"
+            now = self.now_ns
+            self._pending.append(
+                OrderEvent("amend_reject", amend.order_id, now, now, reason=reason)
+            )
+            return
+        run.send_amend(amend, self.now_ns)
+
     def release(self, order_id: int) -> None:
         """The runtime is done with a terminal order: its simulation slot can be reused."""
         self._run.release(order_id)
@@ -209,7 +234,7 @@ class PaperGateway:
             fee=fee,
             is_maker=maker == 1,
             fill_id=fill_id,
-            reason=_REASONS.get(code, "") if name in ("reject", "cancel_reject") else "",
+            reason=_REASONS.get(code, "") if name in _WITH_REASON else "",
         )
 
     # -- fault injection (tests) ----------------------------------------------------------------

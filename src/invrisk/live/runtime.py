@@ -16,6 +16,17 @@ and, after each:
    before anything is sent), passes each new order through the RiskGuard (a refusal is
    journaled with its reason) and hands what passes to the gateway.
 
+**Amends** (``amend_orders=True``): the order manager moves a resting quote with an
+:class:`~invrisk.order_manager.AmendOrder` instead of a cancel and a new order. The amend is
+journaled (``amend_sent``, with the requested ``qty@price``), checked by the RiskGuard as the
+new order it stands for, and handed to the gateway; the venue's answer (``amended``, with the
+terms in force, or ``amend_reject`` with its reason) is applied to the order manager and
+journaled, and the terms of an applied amend are what :meth:`Journal.recover
+<invrisk.store.Journal.recover>` reports for the order after a restart. An amend the runtime
+cannot send (refused by the RiskGuard, in a rate-limit backoff or refused by the gateway for
+its rate limit) is rejected in the order manager and its order cancelled: the old terms are
+not left resting. A disconnect halts trading as for an order.
+
 Automatic risk controls implemented here halt trading (RiskGuard ``HALTED``), cancel every
 live order and journal the transition with its cause. Each halt has a kind:
 
@@ -77,7 +88,7 @@ from invrisk.instruments import Instrument
 from invrisk.live.gateway import Gateway
 from invrisk.live.paper import OrderEvent
 from invrisk.market.book import L2Book
-from invrisk.order_manager import CancelOrder, NewOrder, OrderManager, OrderStatus
+from invrisk.order_manager import AmendOrder, CancelOrder, NewOrder, OrderManager, OrderStatus
 from invrisk.risk.limits import RiskGuard, TradingState
 from invrisk.store.journal import Journal
 from invrisk.strategy import (
@@ -150,6 +161,9 @@ class Runtime:
     snapshot_interval_s
         Journal each instrument's position, cash, equity and mark every this many feed
         seconds (None: never).
+    amend_orders
+        Amend resting quotes instead of cancelling and replacing them (default False; see
+        the module docstring and the order manager's "Amend mode").
     """
 
     def __init__(
@@ -171,6 +185,7 @@ class Runtime:
         auto_resume: Mapping[str, float] | None = None,
         max_cancels_per_s: int = 50,
         max_clock_skew_s: float | None = 1.0,
+        amend_orders: bool = False,
     ) -> None:
         if isinstance(decision_interval_ns, bool) or decision_interval_ns <= 0:
             raise InvalidArgumentError("decision_interval_ns", decision_interval_ns, "ns > 0")
@@ -185,7 +200,12 @@ class Runtime:
         self.interval = int(decision_interval_ns)
         self.stale_after_s = float(stale_after_s)
         hook = journal.on_order_event if journal is not None else None
-        self.om = OrderManager(tick_sizes=[i.tick_size for i in instruments], on_event=hook)
+        if not isinstance(amend_orders, bool):
+            raise InvalidArgumentError("amend_orders", amend_orders, "True or False")
+        self.amend_orders = amend_orders
+        self.om = OrderManager(
+            tick_sizes=[i.tick_size for i in instruments], on_event=hook, amend=amend_orders
+        )
         n = len(instruments)
         self.position = [0.0] * n
         self.cash = [0.0] * n
@@ -285,6 +305,7 @@ class Runtime:
             tick_sizes=[i.tick_size for i in self.instruments],
             on_event=j.on_order_event,
             first_order_id=rec.next_order_id,
+            amend=self.amend_orders,
         )
         # fills the venue gateway fetched in its last sync (missed while we were down) are
         # booked first, each once by fill id, before an order is declared gone
@@ -503,6 +524,27 @@ class Runtime:
         elif e.kind == "expired":
             om.on_expired(e.order_id, now_ns=t)
             self.gateway.release(e.order_id)
+        elif e.kind in ("amend_ack", "amend_reject"):
+            self._on_amend_answer(e, t)
+
+    def _on_amend_answer(self, e: OrderEvent, t: int) -> None:
+        """The venue's answer to an amend: applied (the venue's terms when it gives them) or
+        rejected (a venue reject: it counts towards the reject storm)."""
+        om = self.om
+        if e.kind == "amend_ack":
+            price = e.price if math.isfinite(e.price) and e.price > 0 else None
+            qty = e.qty if math.isfinite(e.qty) and e.qty > 0 else None
+            om.on_amend_ack(e.order_id, now_ns=t, price=price, qty=qty)
+        else:
+            om.on_amend_reject(e.order_id, reason=e.reason or "venue_reject", now_ns=t)
+            self._rejects = [r for r in self._rejects if r > t - 1_000_000_000] + [t]
+            if len(self._rejects) > self.max_rejects_per_s:
+                self._storm = (
+                    "reject_storm",
+                    f"reject storm: {len(self._rejects)} venue rejects within 1 s",
+                )
+        if om.order(e.order_id).status == OrderStatus.FILLED:  # filled up to the terms in force
+            self.gateway.release(e.order_id)
 
     async def _decide(self, now: int) -> None:
         guard = self.guard
@@ -567,12 +609,16 @@ class Runtime:
         self.decisions += 1
         # every request of the decision and every RiskGuard refusal journaled in one commit,
         # before anything is sent
-        approved: list[NewOrder | CancelOrder] = []
+        approved: list[NewOrder | AmendOrder | CancelOrder] = []
         with self._batch():
             for target in decision.quotes:
                 for action in self.om.reconcile(target, now_ns=now):
                     if self._approve(action, views, now):
                         approved.append(action)
+                    elif isinstance(action, AmendOrder):  # refused: not left at the old terms
+                        cancel = self.om.cancel(action.order_id, now_ns=now)
+                        if cancel is not None:
+                            approved.append(cancel)
             for intent in decision.hedges:
                 iv = views[intent.instrument]
                 order = self.om.hedge(
@@ -586,36 +632,54 @@ class Runtime:
             self._after_decide(now)
 
     def _approve(
-        self, action: NewOrder | CancelOrder, views: list[InstrumentView], now: int
+        self, action: NewOrder | AmendOrder | CancelOrder, views: list[InstrumentView], now: int
     ) -> bool:
-        """The RiskGuard's answer for a new order (cancels always pass); a refusal is
-        journaled and the order rejected in the order manager."""
+        """The RiskGuard's answer for a new order or an amend (cancels always pass); a refusal
+        is journaled and the order (or the amend) rejected in the order manager."""
         guard = self.guard
         if isinstance(action, CancelOrder) or guard is None:
             return True
         i = action.instrument
-        verdict = guard.check_new(
-            instrument=i,
-            side=action.side,
-            price=action.price,
-            qty=action.qty,
-            fair_price=views[i].mid,
-            position=self.position[i],
-            open_same_side=self.om.resting_qty(i, action.side) - action.qty,
-            now_ns=now,
-        )
+        if isinstance(action, AmendOrder):
+            verdict = guard.check_amend(
+                instrument=i,
+                side=action.side,
+                price=action.price,
+                leaves=action.qty - self.om.order(action.order_id).filled,
+                fair_price=views[i].mid,
+                position=self.position[i],
+                open_same_side=self.om.resting_qty(i, action.side, excluding=action.order_id),
+                now_ns=now,
+            )
+        else:
+            verdict = guard.check_new(
+                instrument=i,
+                side=action.side,
+                price=action.price,
+                qty=action.qty,
+                fair_price=views[i].mid,
+                position=self.position[i],
+                open_same_side=self.om.resting_qty(i, action.side) - action.qty,
+                now_ns=now,
+            )
         if verdict.accepted:
             return True
         reason = verdict.reason + (f" ({verdict.detail})" if verdict.detail else "")
-        self.om.on_reject(action.order_id, reason=f"risk:{reason}", now_ns=now)
+        if isinstance(action, AmendOrder):
+            self.om.on_amend_reject(action.order_id, reason=f"risk:{reason}", now_ns=now)
+        else:
+            self.om.on_reject(action.order_id, reason=f"risk:{reason}", now_ns=now)
         if self.journal is not None:
             self.journal.record_risk_reject(
                 t_ns=now, order_id=action.order_id, reason=reason, state=guard.state.name
             )
         return False
 
-    async def _send(self, action: NewOrder | CancelOrder, now: int) -> None:
+    async def _send(self, action: NewOrder | AmendOrder | CancelOrder, now: int) -> None:
         gw = self.gateway
+        if isinstance(action, AmendOrder):
+            await self._send_amend(action, now)
+            return
         if isinstance(action, CancelOrder):
             sent = self._cancels
             sent.append(now)
@@ -647,6 +711,38 @@ class Runtime:
         except ConnectionError as exc:
             self.om.on_reject(action.order_id, reason="gateway_disconnected", now_ns=now)
             await self._halt(f"gateway refused an order: {exc}", "disconnect")
+
+    async def _send_amend(self, action: AmendOrder, now: int) -> None:
+        """Hand an amend to the gateway; one that cannot be sent is rejected and its order
+        cancelled (module docstring)."""
+        oid = action.order_id
+        reason = ""
+        if now < self._backoff_until:  # backing off after a rate limit: not sent
+            reason = "rate_limit_backoff"
+            self.sends_in_backoff += 1
+        else:
+            try:
+                if self.measure_latency:
+                    self.latencies_ns.append(time.perf_counter_ns() - self._t_batch)
+                await self.gateway.amend(action)
+                self._backoff = self.backoff_ns
+                return
+            except RateLimitError as exc:
+                reason = "rate_limited"
+                self.rate_limited += 1
+                hint = round((exc.retry_after_s or 0.0) * 1e9)
+                self._backoff_until = now + max(self._backoff, hint)
+                self.backoffs.append((now, self._backoff_until))
+                self._backoff = min(2 * self._backoff, self.max_backoff_ns)
+            except ConnectionError as exc:
+                self.om.on_amend_reject(oid, reason="gateway_disconnected", now_ns=now)
+                await self._halt(f"gateway refused an amend: {exc}", "disconnect")
+                return
+        with self._batch():
+            self.om.on_amend_reject(oid, reason=reason, now_ns=now)
+            cancel = self.om.cancel(oid, now_ns=now)
+        if cancel is not None:
+            await self._send(cancel, now)
 
     async def _storm_halt(self) -> None:
         if self._storm is not None:

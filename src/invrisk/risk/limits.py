@@ -50,6 +50,18 @@ Checks of a new order
 10. ``rate_limit`` — at most ``max_orders_per_s`` accepted orders in the half-open window
    ``(now_ns - 1 s, now_ns]``. Only an accepted order uses a slot; cancels are never checked.
 
+Checks of an amend
+------------------
+:meth:`RiskGuard.check_amend` checks an amend of a resting order as the new order it stands
+for, with the same checks in the same order and the same reason codes: its new ``price``, its
+new ``leaves`` (the new total size minus what has filled: what can still trade) as the size
+for ``max_order_qty``, ``max_order_notional`` and the position checks, and the *other* open
+orders of its side as ``open_same_side``. The worst-case position thus counts the change in
+exposure (the order's old leaves are replaced by its new ones). An accepted amend uses one
+rate-limit slot, like a new order. A refused amend leaves the venue's order untouched; the
+engines then cancel it (an amend they could not send must not leave the old terms resting:
+cancel-and-replace would not have).
+
 Examples
 --------
 >>> guard = RiskGuard(limits={7: InstrumentLimits(max_position=10.0, max_order_qty=2.0,
@@ -411,6 +423,54 @@ class RiskGuard:
                 return self._reject("rate_limit")
             sent.append(now_ns)
         return _ACCEPTED
+
+    def check_amend(
+        self,
+        *,
+        instrument: int,
+        side: int,
+        price: float,
+        leaves: float,
+        fair_price: float,
+        position: float,
+        open_same_side: float,
+        now_ns: int,
+        limit_values: Mapping[str, float] | None = None,
+        limit_impact: Mapping[str, float] | None = None,
+    ) -> Verdict:
+        """Check an amend of a resting order (see "Checks of an amend" in the module docs);
+        an accepted amend uses a rate-limit slot.
+
+        Parameters
+        ----------
+        instrument, side
+            The order's instrument id and side (+1 buy, -1 sell).
+        price
+            The order's new limit price, price units.
+        leaves
+            The order's new total size minus what it has filled, contracts (> 0).
+        fair_price, position, now_ns, limit_values, limit_impact
+            As for :meth:`check_new`.
+        open_same_side
+            Contracts open on the order's side in the *other* orders (>= 0).
+
+        Returns
+        -------
+        Verdict
+            The first failed check, or accepted.
+        """
+        return self.check_new(
+            instrument=instrument,
+            side=side,
+            price=price,
+            qty=leaves,
+            fair_price=fair_price,
+            position=position,
+            open_same_side=open_same_side,
+            now_ns=now_ns,
+            limit_values=limit_values,
+            limit_impact=limit_impact,
+        )
 
     def update_equity(self, *, equity: float, now_ns: int) -> TradingState:
         """Report the account equity (currency) at ``now_ns``; apply the automatic transitions.

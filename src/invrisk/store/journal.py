@@ -43,6 +43,15 @@ columns it lacks (``fills.mid``), and changes nothing else.
 Recovery: :meth:`Journal.recover` rebuilds a run's positions and cash from its fills and lists
 the orders whose last recorded state is live, for the runtime to reconcile with the venue
 (:func:`reconcile_orders`).
+
+Amends: ``order_events`` also holds ``amend_sent`` (detail: the requested total ``qty@price``),
+``amended`` (detail: the ``qty@price`` now in force) and ``amend_reject`` (detail: the reason)
+rows, with the order's state after them (``PENDING_AMEND`` while one is unanswered). An
+``orders`` row stays the request as first sent; each applied amend is also a row of
+``order_amends`` (``seq``, ``run_id``, ``order_id``, ``t_ns``, ``price``, ``qty``: the new
+total, fills included), and :meth:`Journal.recover` reports a live order at the terms of its
+last applied amend. An amend unanswered when the process stopped is not applied there: the
+venue's answer, or the reconciliation, settles it.
 """
 
 from __future__ import annotations
@@ -93,7 +102,12 @@ __all__ = [
 ]
 
 Durability = Literal["normal", "full"]
-_LIVE = {OrderStatus.PENDING_NEW.name, OrderStatus.OPEN.name, OrderStatus.PENDING_CANCEL.name}
+_LIVE = {
+    OrderStatus.PENDING_NEW.name,
+    OrderStatus.OPEN.name,
+    OrderStatus.PENDING_CANCEL.name,
+    OrderStatus.PENDING_AMEND.name,
+}
 
 metadata = MetaData()
 runs = Table(
@@ -173,6 +187,17 @@ snapshots = Table(
     Column("equity", Float),  # NULL when unknown (no two-sided book: SQLite has no NaN)
     Column("mark", Float),
 )
+# one row per amend the venue applied (the orders row keeps the request as first sent)
+order_amends = Table(
+    "order_amends",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), ForeignKey("runs.run_id"), nullable=False),
+    Column("order_id", BigInteger, nullable=False),
+    Column("t_ns", BigInteger, nullable=False),
+    Column("price", Float, nullable=False),
+    Column("qty", Float, nullable=False),
+)
 
 
 # Statements built once: executed with a parameter dict, SQLAlchemy reuses their compiled form
@@ -181,6 +206,7 @@ runs_insert = runs.insert()
 orders_insert = orders.insert()
 order_events_insert = order_events.insert()
 risk_events_insert = risk_events.insert()
+order_amends_insert = order_amends.insert()
 # A duplicate fill is detected by the row RETURNING gives back (none when the conflict skipped
 # it): the driver's rowcount is not portable (psycopg reports -1 here through SQLAlchemy).
 _FILL_INSERTS = {
@@ -192,7 +218,9 @@ _FILL_INSERTS = {
 @dataclass(frozen=True, slots=True)
 class Recovery:
     """What a run's journal says after a restart: positions and cash per instrument from the
-    fills, the orders last seen live (``order_id`` -> row), and the next free order id."""
+    fills, the orders last seen live (``order_id`` -> its ``orders`` row, with ``price`` and
+    ``qty`` those of its last applied amend and ``amended_ns`` when that amend was applied,
+    None if never), and the next free order id."""
 
     run_id: str
     positions: Mapping[int, float]
@@ -493,6 +521,15 @@ class Journal:
                 t_ns=order.updated_ns,
             )
             return
+        if kind == "amended":
+            self.record_amend(
+                order.order_id,
+                price=order.price,
+                qty=order.qty,
+                t_ns=order.updated_ns,
+                status=order.status,
+            )
+            return
         self.record_event(
             order.order_id,
             kind=kind,
@@ -500,9 +537,11 @@ class Journal:
             t_ns=order.updated_ns,
             detail=(
                 order.reason
-                if kind in ("reject", "cancel_reject")
+                if kind in ("reject", "cancel_reject", "amend_reject")
                 else f"{order.last_fill_qty}@{order.last_fill_price}"
                 if kind == "fill"
+                else f"{order.amend_qty}@{order.amend_price}"
+                if kind == "amend_sent"
                 else ""
             ),
         )
@@ -599,6 +638,34 @@ class Journal:
                 ],
             )
 
+    def record_amend(
+        self,
+        order_id: int,
+        *,
+        price: float,
+        qty: float,
+        t_ns: int,
+        status: OrderStatus | None = None,
+    ) -> None:
+        """An amend the venue applied: the order's new ``price`` and total ``qty`` (contracts,
+        fills included), as an ``amended`` event and an ``order_amends`` row in one commit.
+        ``status`` is the order's state after it (default OPEN)."""
+        after = OrderStatus.OPEN if status is None else OrderStatus(status)
+        with self.batch(), self._tx() as conn:  # the batch makes record_event join it
+            conn.execute(
+                order_amends_insert,
+                {
+                    "run_id": self._run(),
+                    "order_id": int(order_id),
+                    "t_ns": int(t_ns),
+                    "price": float(price),
+                    "qty": float(qty),
+                },
+            )
+            self.record_event(
+                order_id, kind="amended", status=after, t_ns=t_ns, detail=f"{qty}@{price}"
+            )
+
     # -- reading ----------------------------------------------------------------------------
 
     def runs(self) -> list[dict[str, Any]]:
@@ -642,6 +709,7 @@ class Journal:
                 if live_ids
                 else []
             )
+            amended = self._last_amends(conn, rid, live_ids)
             max_id = conn.execute(
                 select(func.max(orders.c.order_id)).where(orders.c.run_id == rid)
             ).scalar()
@@ -649,10 +717,40 @@ class Journal:
             run_id=rid,
             positions={int(i): float(q) for i, q, _, _ in pos},
             cash={int(i): float(c) for i, _, c, _ in pos},
-            open_orders={int(r["order_id"]): dict(r) for r in rows},
+            open_orders={
+                int(r["order_id"]): {**dict(r), "amended_ns": None}
+                | amended.get(int(r["order_id"]), {})
+                for r in rows
+            },
             next_order_id=int(max_id or 0) + 1,
             n_fills=int(sum(n for *_, n in pos)),
         )
+
+    @staticmethod
+    def _last_amends(
+        conn: Connection, rid: str, order_ids: Sequence[int]
+    ) -> dict[int, dict[str, Any]]:
+        """The terms of the last applied amend of each of ``order_ids`` that has one."""
+        if not order_ids:
+            return {}
+        last = (
+            select(order_amends.c.order_id, func.max(order_amends.c.seq).label("seq"))
+            .where(order_amends.c.run_id == rid, order_amends.c.order_id.in_(order_ids))
+            .group_by(order_amends.c.order_id)
+            .subquery()
+        )
+        rows = conn.execute(
+            select(
+                order_amends.c.order_id,
+                order_amends.c.price,
+                order_amends.c.qty,
+                order_amends.c.t_ns,
+            ).join(last, order_amends.c.seq == last.c.seq)
+        ).all()
+        return {
+            int(oid): {"price": float(price), "qty": float(qty), "amended_ns": int(t)}
+            for oid, price, qty, t in rows
+        }
 
     def order_of(self, order_id: int, run_id: str | None = None) -> dict[str, Any] | None:
         """The journaled request of one order of the run (None if it was never journaled)."""
@@ -668,11 +766,12 @@ class Journal:
         return None if row is None else dict(row)
 
     def table(self, name: str, run_id: str | None = None) -> list[dict[str, Any]]:
-        """The rows of one table (``orders``, ``order_events``, ``fills``, ``risk_events``,
-        ``snapshots``) of a run, in insertion order."""
+        """The rows of one table (``orders``, ``order_events``, ``order_amends``, ``fills``,
+        ``risk_events``, ``snapshots``) of a run, in insertion order."""
         tables = {
             "orders": (orders, orders.c.order_id),
             "order_events": (order_events, order_events.c.seq),
+            "order_amends": (order_amends, order_amends.c.seq),
             "fills": (fills, fills.c.local_ns),
             "risk_events": (risk_events, risk_events.c.seq),
             "snapshots": (snapshots, snapshots.c.seq),
