@@ -678,3 +678,34 @@ def test_run_dashboard_serves_the_running_paper_run(tmp_path: Path) -> None:
     assert fills[1] > fills[0] >= 0, fills  # it was trading while served
     with pytest.raises(OSError):  # stopped with the run
         urllib.request.urlopen(url + "api/state", timeout=2)
+
+
+def test_an_amended_order_is_shown_at_its_new_price(tmp_path: Path) -> None:
+    """An order amended by the venue (order manager in amend mode) moves on the page: our best
+    bid is its new price, and the bid line steps there when the amend is applied."""
+    from invrisk.order_manager import AmendOrder, OrderManager
+    from invrisk.strategy import QuoteTarget
+
+    path = tmp_path / "amend.sqlite"
+    j = Journal(path)
+    j.start_run(started_ns=0, mode="paper", venue="hand", config=CONFIG)
+    om = OrderManager(tick_sizes=[0.1], on_event=j.on_order_event, amend=True)
+    t0 = 1_767_225_600_000_000_000
+    (new,) = om.reconcile(
+        QuoteTarget.two_sided(0, bid=99.9, ask=None, bid_qty=1.0, ask_qty=0.0), now_ns=t0
+    )
+    om.on_ack(new.order_id, now_ns=t0 + 1)
+    (amend,) = om.reconcile(
+        QuoteTarget.two_sided(0, bid=99.7, ask=None, bid_qty=2.0, ask_qty=0.0), now_ns=t0 + 2
+    )
+    assert isinstance(amend, AmendOrder) and amend.order_id == new.order_id
+    om.on_amend_ack(new.order_id, now_ns=t0 + 3, price=99.7, qty=2.0)
+    j.close()
+    state = DashboardState()
+    state.apply(JournalTail(read_only_engine(path)).read())
+    full = state.full()
+    s = full["instruments"]["0"]["summary"]
+    assert (s["bid"], s["live_orders"], s["orders"]) == (99.7, 1, 1)
+    bids = full["instruments"]["0"]["series"]["bid"]
+    assert [p[1] for p in bids] == [99.9, 99.7]
+    assert bids[1][0] == (t0 + 3) / 1e6

@@ -900,8 +900,9 @@ class RollingCalibrator:
     per side is computed once, when it closes, and kept until it leaves the window. A refit
     sums the kept categories and runs the two likelihood fits: its cost does not grow with
     the window. The window's trades and mids are held time-sorted in growable buffers
-    (``_Tail``), so an update copies and scans only its new rows and the intervals it closes. Trades must therefore come in time order across updates: a trade inside an
-    interval that is already closed is rejected (within one update any order is fine). The
+    (``_Tail``), so an update copies and scans only its new rows and the intervals it closes.
+    Trades must therefore come in time order across updates: a trade inside an interval that
+    is already closed is rejected (within one update any order is fine). The
     fit covers the closed intervals whose start is at or after the lattice point at or before
     ``now - window_ns``.
     """

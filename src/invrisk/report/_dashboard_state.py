@@ -450,7 +450,7 @@ class DashboardState:
         self._seen(t)
 
     def _on_order_event(self, e: Mapping[str, Any]) -> None:
-        oid, status = int(e["order_id"]), str(e["status"])
+        oid, status, t = int(e["order_id"]), str(e["status"]), int(e["t_ns"])
         for inst in self.instruments.values():
             order = inst.live.get(oid)
             if order is not None:
@@ -458,8 +458,12 @@ class DashboardState:
                     del inst.live[oid]
                 else:
                     order[3] = status
+                    if e["kind"] == "amended":  # the venue applied new terms: "qty@price"
+                        qty, _, price = str(e["detail"]).partition("@")
+                        order[1], order[2] = float(price), float(qty)
+                        inst.series["bid" if order[0] > 0 else "ask"].add(t, order[1])
                 break
-        self._seen(int(e["t_ns"]))
+        self._seen(t)
 
     def _on_fill(self, f: Mapping[str, Any]) -> None:
         inst = self._inst(int(f["instrument"]))

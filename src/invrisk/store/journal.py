@@ -6,10 +6,10 @@ Each record is one transaction committed before the call returns, or the records
 only on what is already committed: the runtime journals a step's order requests and then sends
 them, journals fills and then updates its positions. Inside a batch, order requests and order
 events are held and written together (one ``executemany`` per table) at the batch's next other
-statement or at its end, so every row still reaches the database in the order it was made. SQLite runs in WAL mode with
-``synchronous=NORMAL`` by default: a committed transaction survives the process being killed
-(SIGKILL, a crash); ``durability="full"`` also survives a power loss at the cost of an fsync per
-commit.
+statement or at its end, so every row still reaches the database in the order it was made.
+SQLite runs in WAL mode with ``synchronous=NORMAL`` by default: a committed transaction
+survives the process being killed (SIGKILL, a crash); ``durability="full"`` also survives a
+power loss at the cost of an fsync per commit.
 
 Tables (plain SQL can read them; times are int64 ns UTC, prices and quantities as given):
 
