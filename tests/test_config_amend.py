@@ -65,3 +65,34 @@ def test_backtest_command_with_amends(tmp_path: Path) -> None:
     plain = runner.invoke(app, ["backtest", str(EXAMPLE), "--events", "600000", "--json"])
     base = json.loads(plain.output)["summary"]
     assert base["amends_sent"] == 0 and base["cancels_sent"] > summary["cancels_sent"]
+
+
+def test_order_manager_tolerances_reach_the_runtimes(tmp_path: Path) -> None:
+    """``[run] price_tolerance_ticks`` and ``qty_tolerance`` reach the paper and the live
+    runtime's order manager (they used to reach only the backtester): with a 2-tick tolerance
+    a quote moved by 2 ticks and trimmed by 10% stays, one moved by 3 ticks is replaced."""
+    from invrisk.strategy import QuoteTarget
+
+    text = EXAMPLE.read_text(encoding="utf-8")
+    text = text.replace("price_tolerance_ticks = 0", "price_tolerance_ticks = 2", 1)
+    text = text.replace("qty_tolerance = 0.99 ", "qty_tolerance = 0.2 ", 1)
+    assert "price_tolerance_ticks = 2" in text and "qty_tolerance = 0.2 " in text
+    path = tmp_path / "tol.toml"
+    path.write_text(text, encoding="utf-8")
+    cfg = load_backtest_config(path)
+    m = benchmark_stream(2_000, seed=1)
+    tick = m.instrument.tick_size
+    paper = paper_runtime_from_config(cfg, events=m.events, instrument=m.instrument, speed=0.0)
+    gw = PaperGateway(events=m.events, instruments=[m.instrument])
+    live = live_runtime_from_config(cfg, gateway=gw, instrument=m.instrument)
+    for rt in (paper, live):
+        om = rt.om
+        (order,) = om.reconcile(
+            QuoteTarget.two_sided(0, bid=1000 * tick, ask=None, bid_qty=1.0, ask_qty=0.0),
+            now_ns=1,
+        )
+        om.on_ack(order.order_id, now_ns=2)
+        near = QuoteTarget.two_sided(0, bid=1002 * tick, ask=None, bid_qty=0.9, ask_qty=0.0)
+        assert om.reconcile(near, now_ns=3) == []
+        far = QuoteTarget.two_sided(0, bid=1003 * tick, ask=None, bid_qty=1.0, ask_qty=0.0)
+        assert len(om.reconcile(far, now_ns=4)) == 2  # cancel + new

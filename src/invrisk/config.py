@@ -408,6 +408,8 @@ def live_runtime_from_config(
         max_clock_skew_s=max_clock_skew_s,
         snapshot_interval_s=snapshot_interval_s,
         amend_orders=cfg.run.amend_orders,
+        price_tolerance_ticks=cfg.run.price_tolerance_ticks,
+        qty_tolerance=cfg.run.qty_tolerance,
     )
 
 
@@ -502,4 +504,6 @@ def paper_runtime_from_config(
         max_clock_skew_s=max_clock_skew_s,
         snapshot_interval_s=snapshot_interval_s,
         amend_orders=cfg.run.amend_orders,
+        price_tolerance_ticks=cfg.run.price_tolerance_ticks,
+        qty_tolerance=cfg.run.qty_tolerance,
     )

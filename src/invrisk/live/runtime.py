@@ -164,6 +164,10 @@ class Runtime:
     amend_orders
         Amend resting quotes instead of cancelling and replacing them (default False; see
         the module docstring and the order manager's "Amend mode").
+    price_tolerance_ticks, qty_tolerance
+        The order manager's tolerances, as in :func:`~invrisk.backtest.run_backtest`: a
+        resting quote within this many ticks of its target price and whose unfilled size is
+        within this fraction of the target size stays (defaults 0: exact).
     """
 
     def __init__(
@@ -186,6 +190,8 @@ class Runtime:
         max_cancels_per_s: int = 50,
         max_clock_skew_s: float | None = 1.0,
         amend_orders: bool = False,
+        price_tolerance_ticks: int = 0,
+        qty_tolerance: float = 0.0,
     ) -> None:
         if isinstance(decision_interval_ns, bool) or decision_interval_ns <= 0:
             raise InvalidArgumentError("decision_interval_ns", decision_interval_ns, "ns > 0")
@@ -203,8 +209,14 @@ class Runtime:
         if not isinstance(amend_orders, bool):
             raise InvalidArgumentError("amend_orders", amend_orders, "True or False")
         self.amend_orders = amend_orders
+        self.price_tolerance_ticks = price_tolerance_ticks
+        self.qty_tolerance = qty_tolerance
         self.om = OrderManager(
-            tick_sizes=[i.tick_size for i in instruments], on_event=hook, amend=amend_orders
+            tick_sizes=[i.tick_size for i in instruments],
+            on_event=hook,
+            amend=amend_orders,
+            price_tolerance_ticks=price_tolerance_ticks,
+            qty_tolerance=qty_tolerance,
         )
         n = len(instruments)
         self.position = [0.0] * n
@@ -306,6 +318,8 @@ class Runtime:
             on_event=j.on_order_event,
             first_order_id=rec.next_order_id,
             amend=self.amend_orders,
+            price_tolerance_ticks=self.price_tolerance_ticks,
+            qty_tolerance=self.qty_tolerance,
         )
         # fills the venue gateway fetched in its last sync (missed while we were down) are
         # booked first, each once by fill id, before an order is declared gone
