@@ -292,7 +292,7 @@ def test_html_is_one_self_contained_document(page: str) -> None:
 def test_header(book: Book, page: str) -> None:
     assert "<title>Backtest BTCUSDT, BTCUSD_PERP, 2026-01-01T00:00:00.1Z to " in page
     assert _header_value(page, "fills") == str(len(FILL_PLAN))
-    assert _header_value(page, "orders sent / cancels sent") == "25 / 7"
+    assert _header_value(page, "orders / cancels / amends sent") == "25 / 7 / 0"
     assert _header_value(page, "risk rejections") == "max_position: 2"
     assert _header_value(page, "fills per order sent") == f"{len(FILL_PLAN) / 25:.3f}"
     # Totals per settlement currency: USDT and BTC are never added together.

@@ -223,7 +223,10 @@ def _header(result: BacktestResult, start: str) -> list[str]:
         ("instruments", ", ".join(i.name for i in result.instruments)),
         ("period (UTC)", f"{start} to {ns_to_iso(result.end_ns)}"),
         ("decisions (samples)", str(result.t_ns.size)),
-        ("orders sent / cancels sent", f"{result.orders_sent} / {result.cancels_sent}"),
+        (
+            "orders / cancels / amends sent",
+            f"{result.orders_sent} / {result.cancels_sent} / {result.amends_sent}",
+        ),
         ("fills", str(n_fills)),
         ("fills per order sent", _html.num(per_order, ".3f")),
         ("risk rejections", rejections),
