@@ -407,6 +407,7 @@ def _run_live(
             auto_resume=_resume_rules(auto_resume),
             max_clock_skew_s=max_clock_skew,
             snapshot_interval_s=1.0 if dash.on else 60.0,
+            venue=venue,
         )
 
         async def main() -> Any:

@@ -36,6 +36,12 @@ unknown fields are errors, and an error names the file and the field::
     max_orders_per_s = 50
     trailing_drawdown = 500.0   # settlement currency: HALT
 
+    [[limit]]                   # optional, with [risk]: portfolio (Greeks) limits, refused
+    name = "btc delta"          # before an order that would breach them if it filled
+    metric = "delta_coin"       # delta_coin, delta_premium_adjusted_coin, delta_usd,
+    underlying = "BTC"          # gross_notional_usd (invrisk.risk.delta_limits)
+    max_abs = 0.5
+
     [strategy]                  # see invrisk.strategies.config
     type = "glft"
 
@@ -71,6 +77,8 @@ from invrisk.backtest import (
 from invrisk.data.events import EventArray
 from invrisk.errors import InvalidArgumentError
 from invrisk.instruments import Instrument, parse_ccxt
+from invrisk.risk.delta_limits import DeltaOneLimits
+from invrisk.risk.limit_set import Limit, LimitSet
 from invrisk.risk.limits import GuardLimits, InstrumentLimits, RiskGuard
 
 __all__ = [
@@ -188,7 +196,21 @@ class BacktestConfig(_Model):
     exchange: ExchangeConfig = ExchangeConfig()
     run: RunConfig = RunConfig()
     risk: RiskConfig | None = None
+    limit: list[Limit] = Field(
+        default_factory=list, description="[[limit]] tables: the RiskGuard's portfolio limits"
+    )
     strategy: dict[str, Any] = Field(description="the [strategy] table (invrisk.strategies)")
+
+    @model_validator(mode="after")
+    def _limits_need_a_guard(self) -> BacktestConfig:
+        if self.limit and self.risk is None:
+            raise ValueError("[[limit]] tables need a [risk] table (the RiskGuard checks them)")
+        names = [lim.name for lim in self.limit]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"[[limit]] names must be distinct: {dupes}")
+        return self
+
     output: OutputConfig = OutputConfig()
 
 
@@ -349,9 +371,15 @@ def _queue(ex: ExchangeConfig) -> QueueModel:
     return ProbQueue("log") if ex.queue == "prob_log" else ProbQueue("power", ex.queue_power)
 
 
-def _guard(risk: RiskConfig | None, inst: Instrument) -> RiskGuard | None:
+def _guard(
+    risk: RiskConfig | None, inst: Instrument, portfolio_limits: list[Limit] | None = None
+) -> RiskGuard | None:
     if risk is None:
         return None
+    portfolio = None
+    if portfolio_limits:
+        portfolio = LimitSet(portfolio_limits)
+        DeltaOneLimits(portfolio, instruments=[inst])  # a metric it cannot follow: named now
     limits = InstrumentLimits(
         max_position=risk.max_position,
         max_order_qty=risk.max_order_qty,
@@ -366,7 +394,7 @@ def _guard(risk: RiskConfig | None, inst: Instrument) -> RiskGuard | None:
         reduce_drawdown=min(risk.reduce_drawdown, risk.trailing_drawdown),
         daily_loss=risk.daily_loss,
     )
-    return RiskGuard(limits={0: limits}, guard=guard)
+    return RiskGuard(limits={0: limits}, guard=guard, portfolio_limits=portfolio)
 
 
 def live_runtime_from_config(
@@ -380,8 +408,10 @@ def live_runtime_from_config(
     auto_resume: Mapping[str, float] | None = None,
     max_clock_skew_s: float | None = 1.0,
     snapshot_interval_s: float | None = 60.0,
+    venue: str | None = None,
 ) -> Any:
-    """The live :class:`~invrisk.live.Runtime` a config describes on a venue ``gateway``: the
+    """The live :class:`~invrisk.live.Runtime` a config describes on a venue ``gateway``
+    (``venue``: its name, the scope of ``[[limit]]`` tables that name a venue): the
     same strategy and RiskGuard as the backtest and the paper run. Live trading needs the
     config's ``[risk]`` limits: without them this raises
     :class:`~invrisk.errors.InvalidArgumentError` naming ``risk``. The clock-skew halt is on
@@ -399,7 +429,7 @@ def live_runtime_from_config(
         strategy=build_strategy(cfg.strategy),
         instruments=[instrument],
         gateway=gateway,
-        guard=_guard(cfg.risk, instrument),
+        guard=_guard(cfg.risk, instrument, cfg.limit),
         journal=journal,
         decision_interval_ns=round(cfg.run.decision_interval_ms * NS_PER_MS),
         stale_after_s=stale_after_s,
@@ -410,6 +440,7 @@ def live_runtime_from_config(
         amend_orders=cfg.run.amend_orders,
         price_tolerance_ticks=cfg.run.price_tolerance_ticks,
         qty_tolerance=cfg.run.qty_tolerance,
+        venue=venue,
     )
 
 
@@ -445,7 +476,7 @@ def run_from_config(
         ),
         decide_on_fill=cfg.run.decide_on_fill,
         funding_interval_ns=round(ex.funding_interval_h * NS_PER_HOUR),
-        guard=_guard(cfg.risk, instrument),
+        guard=_guard(cfg.risk, instrument, cfg.limit),
         price_tolerance_ticks=cfg.run.price_tolerance_ticks,
         qty_tolerance=cfg.run.qty_tolerance,
         amend_orders=cfg.run.amend_orders,
@@ -495,7 +526,7 @@ def paper_runtime_from_config(
         strategy=build_strategy(cfg.strategy),
         instruments=[instrument],
         gateway=gateway,
-        guard=_guard(cfg.risk, instrument),
+        guard=_guard(cfg.risk, instrument, cfg.limit),
         journal=journal,
         decision_interval_ns=round(cfg.run.decision_interval_ms * NS_PER_MS),
         stale_after_s=stale_after_s,

@@ -48,6 +48,7 @@ from invrisk.errors import InvalidArgumentError
 from invrisk.instruments import Instrument
 from invrisk.market.book import book_range
 from invrisk.order_manager import AmendOrder, CancelOrder, NewOrder, OrderManager, OrderStatus
+from invrisk.risk.delta_limits import DeltaOneLimits
 from invrisk.risk.limits import RiskGuard, TradingState
 from invrisk.strategy import (
     AccountView,
@@ -205,10 +206,26 @@ def _check_events(events: EventArray, n_inst: int, chunk: int = CHUNK_ROWS) -> _
 
 @dataclass(slots=True)
 class _Known:
-    """What the strategy has been told: positions and cash from the fills reported so far."""
+    """What the strategy has been told: positions and cash from the fills reported so far
+    (and, with portfolio limits, the positions and entries they are checked on)."""
 
     position: Float64Array
     cash: Float64Array
+    delta_limits: DeltaOneLimits | None = None
+
+    def limits_for(
+        self, instrument: int, side: int, qty: float, price: float, view: MarketView
+    ) -> tuple[dict[str, float] | None, dict[str, float] | None]:
+        """``limit_values`` and ``limit_impact`` for the RiskGuard (None, None without
+        portfolio limits)."""
+        dl = self.delta_limits
+        if dl is None:
+            return None, None
+        mids = [iv.mid for iv in view.instruments]
+        impact = dl.impact(
+            instrument=instrument, side=side, qty=qty, price=price, mid=mids[instrument]
+        )
+        return dl.values(mids), impact
 
 
 class _Run:
@@ -539,7 +556,9 @@ def run_backtest(
         16:00 UTC) with the last FUNDING rate and MARK price seen at the exchange; 0 disables.
     guard
         Pre-trade RiskGuard; ``None`` accepts every order. Its equity triggers see the sum of
-        the instruments' equities, so they must share one settlement currency.
+        the instruments' equities, so they must share one settlement currency. Its portfolio
+        limits (``portfolio_limits``, delta metrics: :mod:`invrisk.risk.delta_limits`) are
+        checked on the positions and entries of the fills reported so far.
     price_tolerance_ticks, qty_tolerance
         Order-manager tolerances: a resting order within this many ticks of the target price,
         and whose leaves are within this fraction of the target size, stays (a partly filled
@@ -615,6 +634,8 @@ def run_backtest(
         amend=amend_orders,
     )
     known = _Known(position=np.zeros(n_inst), cash=np.zeros(n_inst))
+    if guard is not None and guard.portfolio_limits is not None:
+        known.delta_limits = DeltaOneLimits(guard.portfolio_limits, instruments=instruments)
     contract = [i.contract_size for i in instruments]
     inverse = [i.is_inverse for i in instruments]
     start_ns = int(ev["local_ns"][0])
@@ -813,6 +834,9 @@ def _send(
         return
     if guard is not None:
         fair = view.instruments[action.instrument].mid
+        values, impact = known.limits_for(
+            action.instrument, action.side, action.qty, action.price, view
+        )
         verdict = guard.check_new(
             instrument=action.instrument,
             side=action.side,
@@ -822,6 +846,8 @@ def _send(
             position=float(known.position[action.instrument]),
             open_same_side=om.resting_qty(action.instrument, action.side) - action.qty,
             now_ns=now,
+            limit_values=values,
+            limit_impact=impact,
         )
         if not verdict.accepted:
             reason = f"risk:{verdict.reason}"
@@ -853,15 +879,19 @@ def _send_amend(
     if guard is not None:
         i = action.instrument
         order = om.order(oid)
+        leaves = action.qty - order.filled
+        values, impact = known.limits_for(i, action.side, leaves, action.price, view)
         verdict = guard.check_amend(
             instrument=i,
             side=action.side,
             price=action.price,
-            leaves=action.qty - order.filled,
+            leaves=leaves,
             fair_price=view.instruments[i].mid,
             position=float(known.position[i]),
             open_same_side=om.resting_qty(i, action.side, excluding=oid),
             now_ns=now,
+            limit_values=values,
+            limit_impact=impact,
         )
         if not verdict.accepted:
             reason = f"risk:{verdict.reason}"
@@ -897,6 +927,8 @@ def _deliver(
         order = om.order(oid)
         inst, side = order.instrument, order.side
         known.position[inst] += side * qty
+        if known.delta_limits is not None:
+            known.delta_limits.on_fill(instrument=inst, side=side, qty=qty, price=price)
         tab = run.itab[inst]
         value = _k.value_of(price, tab[_k.I_CONTRACT], tab[_k.I_INVERSE])
         known.cash[inst] -= side * qty * value + fee

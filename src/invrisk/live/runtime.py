@@ -89,6 +89,7 @@ from invrisk.live.gateway import Gateway
 from invrisk.live.paper import OrderEvent
 from invrisk.market.book import L2Book
 from invrisk.order_manager import AmendOrder, CancelOrder, NewOrder, OrderManager, OrderStatus
+from invrisk.risk.delta_limits import DeltaOneLimits
 from invrisk.risk.limits import RiskGuard, TradingState
 from invrisk.store.journal import Journal
 from invrisk.strategy import (
@@ -168,6 +169,15 @@ class Runtime:
         The order manager's tolerances, as in :func:`~invrisk.backtest.run_backtest`: a
         resting quote within this many ticks of its target price and whose unfilled size is
         within this fraction of the target size stays (defaults 0: exact).
+    venue
+        The venue traded on (``"deribit"``): a RiskGuard portfolio limit scoped to another
+        venue does not cover this book (None, the default: every venue scope covers it).
+
+    Portfolio (Greeks) limits: a ``guard`` built with ``portfolio_limits`` (a
+    :class:`~invrisk.risk.limit_set.LimitSet` of delta metrics, see
+    :mod:`invrisk.risk.delta_limits`) refuses every new order or amend that would breach one
+    of them, or breach it further, if it filled (``portfolio_limit``), from the positions and
+    average entries of the fills booked so far (on :meth:`resume`, those of the journal).
     """
 
     def __init__(
@@ -192,6 +202,7 @@ class Runtime:
         amend_orders: bool = False,
         price_tolerance_ticks: int = 0,
         qty_tolerance: float = 0.0,
+        venue: str | None = None,
     ) -> None:
         if isinstance(decision_interval_ns, bool) or decision_interval_ns <= 0:
             raise InvalidArgumentError("decision_interval_ns", decision_interval_ns, "ns > 0")
@@ -210,6 +221,14 @@ class Runtime:
             raise InvalidArgumentError("amend_orders", amend_orders, "True or False")
         self.amend_orders = amend_orders
         self.price_tolerance_ticks = price_tolerance_ticks
+        self.venue = venue
+        # the guard's portfolio (Greeks) limits, followed from the fills as they are booked
+        limits = guard.portfolio_limits if guard is not None else None
+        self._delta_limits = (
+            None if limits is None else DeltaOneLimits(limits, instruments=instruments, venue=venue)
+        )
+        self._limit_values_at = -1
+        self._limit_values_cache: dict[str, float] = {}
         self.qty_tolerance = qty_tolerance
         self.om = OrderManager(
             tick_sizes=[i.tick_size for i in instruments],
@@ -313,6 +332,18 @@ class Runtime:
         for i, q in rec.positions.items():
             self.position[i] = q
             self.cash[i] = rec.cash[i]
+        if self._delta_limits is not None:  # positions and entries from the journal's fills
+            self._delta_limits = DeltaOneLimits(
+                self._delta_limits.limits, instruments=self.instruments, venue=self.venue
+            )
+            for f in j.table("fills", rec.run_id):
+                self._delta_limits.on_fill(
+                    instrument=int(f["instrument"]),
+                    side=int(f["side"]),
+                    qty=float(f["qty"]),
+                    price=float(f["price"]),
+                )
+            self._limit_values_at = -1
         self.om = OrderManager(
             tick_sizes=[i.tick_size for i in self.instruments],
             on_event=j.on_order_event,
@@ -514,6 +545,11 @@ class Runtime:
             if known:
                 om.on_fill(e.order_id, qty=e.qty, price=e.price, now_ns=t)
             self.position[instrument] += side * e.qty
+            if self._delta_limits is not None:
+                self._delta_limits.on_fill(
+                    instrument=instrument, side=side, qty=e.qty, price=e.price
+                )
+                self._limit_values_at = -1
             self.cash[instrument] += cash
             self.fills += 1
             self.strategy.on_fill(f)
@@ -654,18 +690,35 @@ class Runtime:
         if isinstance(action, CancelOrder) or guard is None:
             return True
         i = action.instrument
+        dl = self._delta_limits
+        values = impact = None
         if isinstance(action, AmendOrder):
+            leaves = action.qty - self.om.order(action.order_id).filled
+            if dl is not None:
+                values = self._limit_values(views, now)
+                impact = dl.impact(
+                    instrument=i, side=action.side, qty=leaves, price=action.price,
+                    mid=views[i].mid,
+                )  # fmt: skip
             verdict = guard.check_amend(
                 instrument=i,
                 side=action.side,
                 price=action.price,
-                leaves=action.qty - self.om.order(action.order_id).filled,
+                leaves=leaves,
                 fair_price=views[i].mid,
                 position=self.position[i],
                 open_same_side=self.om.resting_qty(i, action.side, excluding=action.order_id),
                 now_ns=now,
+                limit_values=values,
+                limit_impact=impact,
             )
         else:
+            if dl is not None:
+                values = self._limit_values(views, now)
+                impact = dl.impact(
+                    instrument=i, side=action.side, qty=action.qty, price=action.price,
+                    mid=views[i].mid,
+                )  # fmt: skip
             verdict = guard.check_new(
                 instrument=i,
                 side=action.side,
@@ -675,6 +728,8 @@ class Runtime:
                 position=self.position[i],
                 open_same_side=self.om.resting_qty(i, action.side) - action.qty,
                 now_ns=now,
+                limit_values=values,
+                limit_impact=impact,
             )
         if verdict.accepted:
             return True
@@ -688,6 +743,14 @@ class Runtime:
                 t_ns=now, order_id=action.order_id, reason=reason, state=guard.state.name
             )
         return False
+
+    def _limit_values(self, views: list[InstrumentView], now: int) -> dict[str, float]:
+        """The portfolio limits' values for this decision (computed once per decision)."""
+        if self._limit_values_at != now:
+            assert self._delta_limits is not None
+            self._limit_values_cache = self._delta_limits.values([v.mid for v in views])
+            self._limit_values_at = now
+        return self._limit_values_cache
 
     async def _send(self, action: NewOrder | AmendOrder | CancelOrder, now: int) -> None:
         gw = self.gateway

@@ -309,6 +309,11 @@ class RiskGuard:
         self._day_start_equity = math.nan
 
     @property
+    def portfolio_limits(self) -> LimitSet | None:
+        """The portfolio limits orders are checked against (None: none)."""
+        return self._portfolio_limits
+
+    @property
     def state(self) -> TradingState:
         """The current :class:`TradingState`."""
         return self._state
