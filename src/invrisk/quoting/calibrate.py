@@ -749,9 +749,9 @@ class _Tail:
 
     Column 0 holds the times. Rows are kept sorted by time: rows appended out of order are
     merged into the tail (a stable sort of the tail and the new rows, so rows with equal times
-    keep their arrival order). ``counts`` maintains, per tracked value of column 1, the number
-    of earlier rows holding it (an exclusive prefix count over all rows ever appended), so the
-    rows holding that value in any time range are counted without scanning them.
+    keep their arrival order). For each value listed in ``counted``, a prefix column holds the
+    number of earlier rows whose column 1 has that value (counted over all rows ever appended),
+    so the rows holding it from any time on are counted without scanning them.
     """
 
     def __init__(self, dtypes: tuple[type, ...], *, counted: tuple[int, ...] = ()) -> None:
