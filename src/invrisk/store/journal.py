@@ -37,8 +37,8 @@ table             one row per
                   ``equity``, ``mark`` (NULL when unknown: no two-sided book)
 ================  ===========================================================================
 
-Schema changes are additive: opening a journal written by an older version adds the nullable
-columns it lacks (``fills.mid``), and changes nothing else.
+Schema changes are additive: opening a journal written by an older version adds the tables
+and nullable columns it lacks (``order_amends``, ``fills.mid``), and changes nothing else.
 
 Recovery: :meth:`Journal.recover` rebuilds a run's positions and cash from its fills and lists
 the orders whose last recorded state is live, for the runtime to reconcile with the venue
