@@ -77,7 +77,7 @@ from invrisk.backtest import (
 from invrisk.data.events import EventArray
 from invrisk.errors import InvalidArgumentError
 from invrisk.instruments import Instrument, parse_ccxt
-from invrisk.risk.delta_limits import DeltaOneLimits
+from invrisk.risk.delta_limits import DELTA_ONE_METRICS, DeltaOneLimits
 from invrisk.risk.limit_set import Limit, LimitSet
 from invrisk.risk.limits import GuardLimits, InstrumentLimits, RiskGuard
 
@@ -209,6 +209,12 @@ class BacktestConfig(_Model):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"[[limit]] names must be distinct: {dupes}")
+        for lim in self.limit:
+            if lim.metric not in DELTA_ONE_METRICS:
+                raise ValueError(
+                    f"[[limit]] {lim.name!r}: metric {lim.metric!r} is not one a traded "
+                    f"(delta-one) book gives: use one of {DELTA_ONE_METRICS}"
+                )
         return self
 
     output: OutputConfig = OutputConfig()
