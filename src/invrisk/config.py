@@ -237,8 +237,11 @@ def load_backtest_config(path: str | Path) -> BacktestConfig:
         cfg = BacktestConfig.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
+        where, value = _field_path(first), first.get("input")
+        if isinstance(value, dict):  # a check across a table's fields: name the table only
+            value = f"[{where}]" if where else "the file's tables"
         raise InvalidArgumentError(
-            f"{p}: {_field_path(first)}", first.get("input"), first.get("msg", "a valid value")
+            f"{p}: {where or 'config'}", value, first.get("msg", "a valid value")
         ) from exc
     base = p.parent
     data = cfg.data
