@@ -709,3 +709,26 @@ def test_an_amended_order_is_shown_at_its_new_price(tmp_path: Path) -> None:
     bids = full["instruments"]["0"]["series"]["bid"]
     assert [p[1] for p in bids] == [99.9, 99.7]
     assert bids[1][0] == (t0 + 3) / 1e6
+
+
+def test_a_journal_older_than_the_mid_column_is_read_without_a_split(tmp_path: Path) -> None:
+    """A journal written before ``fills.mid`` existed (the column dropped here), read by the
+    read-only tail that cannot add it: the fills are shown, and the spread/inventory split is
+    unknown (None) with the count of fills that lack a mid, never made up."""
+    path = tmp_path / "old.sqlite"
+    j = Journal(path)
+    j.start_run(started_ns=0, mode="paper", venue="hand", config=CONFIG)
+    t = 1_767_225_600_000_000_000
+    j.record_fill(Fill(0, 1, 1, 100.0, 0.5, 0.0, True, t, t), fill_id="a", cash_delta=-50.0)
+    j.close()
+    con = sqlite3.connect(path)
+    con.execute("ALTER TABLE fills DROP COLUMN mid")
+    con.commit()
+    con.close()
+    state = DashboardState()
+    rows = JournalTail(read_only_engine(path)).read()
+    assert len(rows.fills) == 1 and "mid" not in rows.fills[0]
+    state.apply(rows)
+    s = state.full()["instruments"]["0"]["summary"]
+    assert (s["fills"], s["position"], s["fills_without_mid"]) == (1, 0.5, 1)
+    assert s["spread"] is None and s["inventory_pnl"] is None
