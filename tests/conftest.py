@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -16,14 +17,19 @@ def shared_data_dir() -> Path:
     return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
 
 
+def unavailable(msg: str) -> NoReturn:
+    """A prerequisite of the test is missing: skip it, or fail it under CI (``CI=true``),
+    where the project's set-up must have provided it."""
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
 def require_data(relative: str) -> Path:
     """Path of a shared data file; skip if it is missing, fail if it is missing under CI."""
     path = shared_data_dir() / relative
     if not path.exists():
-        msg = f"shared data file {path} is missing (set INVRISK_SHARED_DATA)"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(msg)
-        pytest.skip(msg)
+        unavailable(f"shared data file {path} is missing (set INVRISK_SHARED_DATA)")
     return path
 
 

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import unavailable
+
 _PORT = 54329
 
 
@@ -33,9 +35,7 @@ def _bin_dir() -> Path | None:
 
 
 def _unavailable(msg: str) -> None:
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        pytest.fail(f"{msg} (run `make postgres`)")
-    pytest.skip(msg)
+    unavailable(f"{msg} (run `make postgres`)")
 
 
 def _as_server_user(cmd: list[str]) -> list[str]:

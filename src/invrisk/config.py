@@ -425,15 +425,44 @@ def live_runtime_from_config(
     config's ``[risk]`` limits: without them this raises
     :class:`~invrisk.errors.InvalidArgumentError` naming ``risk``. The clock-skew halt is on
     (1 s) unless ``max_clock_skew_s`` is None."""
-    from invrisk.live import Runtime
-    from invrisk.strategies.config import build_strategy
-
     if cfg.risk is None:
         raise InvalidArgumentError(
             "risk",
             None,
             "a [risk] table with the limits (max_position, max_order_qty, ...) for live trading",
         )
+    return _runtime(
+        cfg,
+        gateway=gateway,
+        instrument=instrument,
+        journal=journal,
+        stale_after_s=stale_after_s,
+        auto_resume_after_s=auto_resume_after_s,
+        auto_resume=auto_resume,
+        max_clock_skew_s=max_clock_skew_s,
+        snapshot_interval_s=snapshot_interval_s,
+        venue=venue,
+    )
+
+
+def _runtime(
+    cfg: BacktestConfig,
+    *,
+    gateway: Any,
+    instrument: Instrument,
+    journal: Any,
+    stale_after_s: float,
+    auto_resume_after_s: float | None,
+    auto_resume: Mapping[str, float] | None,
+    max_clock_skew_s: float | None,
+    snapshot_interval_s: float | None,
+    venue: str | None = None,
+) -> Any:
+    """The :class:`~invrisk.live.Runtime` of a config on ``gateway`` (paper or live): every
+    config field the runtime takes is passed here, once for both."""
+    from invrisk.live import Runtime
+    from invrisk.strategies.config import build_strategy
+
     return Runtime(
         strategy=build_strategy(cfg.strategy),
         instruments=[instrument],
@@ -515,8 +544,7 @@ def paper_runtime_from_config(
     The clock-skew check is off by default here: a replay's receive times are the
     recording's, not this machine's clock (the Binance sample recording's are about 1.27 s
     behind the venue's timestamps)."""
-    from invrisk.live import PaperGateway, Runtime
-    from invrisk.strategies.config import build_strategy
+    from invrisk.live import PaperGateway
 
     ex = cfg.exchange
     gateway = PaperGateway(
@@ -531,19 +559,14 @@ def paper_runtime_from_config(
         partial_fills=ex.partial_fills,
         speed=speed,
     )
-    return Runtime(
-        strategy=build_strategy(cfg.strategy),
-        instruments=[instrument],
+    return _runtime(
+        cfg,
         gateway=gateway,
-        guard=_guard(cfg.risk, instrument, cfg.limit),
+        instrument=instrument,
         journal=journal,
-        decision_interval_ns=round(cfg.run.decision_interval_ms * NS_PER_MS),
         stale_after_s=stale_after_s,
         auto_resume_after_s=auto_resume_after_s,
         auto_resume=auto_resume,
         max_clock_skew_s=max_clock_skew_s,
         snapshot_interval_s=snapshot_interval_s,
-        amend_orders=cfg.run.amend_orders,
-        price_tolerance_ticks=cfg.run.price_tolerance_ticks,
-        qty_tolerance=cfg.run.qty_tolerance,
     )

@@ -37,6 +37,7 @@ from invrisk.store import Journal
 from invrisk.strategies import GLFTMarketMaker
 from invrisk.strategies.glft import GLFTParams
 from invrisk.strategy import Fill
+from tests.conftest import unavailable
 
 BASE = "http://127.0.0.1:8050"
 WS = "ws://127.0.0.1:8050/ws"
@@ -499,9 +500,7 @@ def require_browser() -> Any:
     except ImportError:
         problem = problem or "playwright is missing: pip install -e '.[dev]'"
     if problem is not None:
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(problem)
-        pytest.skip(problem)
+        unavailable(problem)
     return sync_playwright
 
 

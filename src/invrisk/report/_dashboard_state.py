@@ -140,38 +140,10 @@ class JournalTail:
             # together, so every event read here has its order in the next query; capped
             # reads stay consistent too (k events name at most k orders, each by its ``new``
             # event, and the orders cursor is never behind the events' orders)
-            ev = order_events.c
-            out.order_events = _rows(
-                conn,
-                select(order_events)
-                .where(ev.run_id == rid, ev.seq > self._event_seq)
-                .order_by(ev.seq)
-                .limit(n),
-            )
-            oc = orders.c
-            out.orders = _rows(
-                conn,
-                select(orders)
-                .where(oc.run_id == rid, oc.order_id > self._order_id)
-                .order_by(oc.order_id)
-                .limit(n),
-            )
-            rc = risk_events.c
-            out.risk_events = _rows(
-                conn,
-                select(risk_events)
-                .where(rc.run_id == rid, rc.seq > self._risk_seq)
-                .order_by(rc.seq)
-                .limit(n),
-            )
-            sc = snapshots.c
-            out.snapshots = _rows(
-                conn,
-                select(snapshots)
-                .where(sc.run_id == rid, sc.seq > self._snapshot_seq)
-                .order_by(sc.seq)
-                .limit(n),
-            )
+            out.order_events = _rows_after(conn, order_events, "seq", self._event_seq, rid, n)
+            out.orders = _rows_after(conn, orders, "order_id", self._order_id, rid, n)
+            out.risk_events = _rows_after(conn, risk_events, "seq", self._risk_seq, rid, n)
+            out.snapshots = _rows_after(conn, snapshots, "seq", self._snapshot_seq, rid, n)
             out.fills = self._read_fills(conn, rid)
         if out.order_events:
             self._event_seq = int(out.order_events[-1]["seq"])
@@ -227,6 +199,16 @@ class JournalTail:
             )
             self._fill_pos = last
         return rows
+
+
+def _rows_after(
+    conn: Any, table: Any, key: str, after: int, run_id: str, n: int
+) -> list[dict[str, Any]]:
+    """Up to ``n`` rows of ``table`` for ``run_id`` with ``key`` above ``after``, in ``key``
+    order (the tail's cursor per table)."""
+    c = table.c
+    query = select(table).where(c.run_id == run_id, c[key] > after).order_by(c[key]).limit(n)
+    return _rows(conn, query)
 
 
 def _rows(conn: Any, query: Any) -> list[dict[str, Any]]:
