@@ -265,7 +265,14 @@ def calibrate_sigma(
             f"at most the observed span {int(t[-1]) - start} ns (two grid points)",
         )
     grid = start + dt_ns * np.arange(n + 1, dtype=np.int64)
-    p = _on_grid(t, m, grid)
+    return _sigma_on_grid(_on_grid(t, m, grid), grid, dt_ns, half)
+
+
+def _sigma_on_grid(
+    p: Float64Array, grid: Int64Array, dt_ns: int, half: int | None
+) -> SigmaEstimate:
+    """The estimate from the grid prices ``p`` at times ``grid`` (see :func:`calibrate_sigma`)."""
+    n = grid.size - 1
     dp = np.diff(p)
     r = np.diff(np.log(p))
     if half is None:
@@ -283,7 +290,7 @@ def calibrate_sigma(
         n_intervals=int(n),
         n_effective=float(w.sum() ** 2 / np.sum(w * w)),
         interval_ns=dt_ns,
-        start_ns=start,
+        start_ns=int(grid[0]),
         end_ns=int(grid[-1]),
         ewma_halflife_ns=half,
     )
@@ -845,23 +852,7 @@ def _sigma_of_window(t: Int64Array, m: Float64Array, interval_ns: int) -> SigmaE
         grid = start + interval_ns * np.arange(n + 1, dtype=np.int64)
         p = m[np.searchsorted(t, grid, side="right") - 1]
         if bool(np.isfinite(p).all()):
-            dp = np.diff(p)
-            r = np.diff(np.log(p))
-            w = np.ones(n)
-            sigma, sigma_se = _weighted_var(dp * dp, w, interval_ns / NS_PER_SECOND)
-            vol, vol_se = _weighted_var(r * r, w, year_fraction(0, interval_ns))
-            return SigmaEstimate(
-                sigma_price_per_sqrt_s=sigma,
-                sigma_se_price_per_sqrt_s=sigma_se,
-                vol=vol,
-                vol_se=vol_se,
-                n_intervals=int(n),
-                n_effective=float(w.sum() ** 2 / np.sum(w * w)),
-                interval_ns=interval_ns,
-                start_ns=start,
-                end_ns=int(grid[-1]),
-                ewma_halflife_ns=None,
-            )
+            return _sigma_on_grid(p, grid, interval_ns, None)
     return calibrate_sigma(t, m, interval_ns=interval_ns)
 
 
