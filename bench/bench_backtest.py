@@ -87,7 +87,7 @@ def replay_seconds(market: object) -> float:
     m = market
     run = _engine._Run(
         events=m.events,  # type: ignore[attr-defined]
-        scan=_engine._check_events(m.events, 1),  # type: ignore[attr-defined]
+        scan=_engine._check_events(m.events, [m.instrument]),  # type: ignore[attr-defined]
         instruments=[m.instrument],  # type: ignore[attr-defined]
         fees=[FEES],
         latency=_engine.DEFAULT_LATENCY,

@@ -13,6 +13,7 @@ from invrisk.backtest import engine as _engine
 from invrisk.data.events import EventKind, events_from_columns
 from invrisk.data.synthetic_market import benchmark_stream, synthetic_perpetual
 from invrisk.errors import InvalidArgumentError
+from invrisk.market.book import book_range, book_window
 from invrisk.risk.limits import InstrumentLimits, RiskGuard
 from invrisk.strategies import GLFTMarketMaker, Hold
 from invrisk.units import NS_PER_SECOND
@@ -68,8 +69,9 @@ def test_unsorted_rows_name_the_row_also_across_chunks() -> None:
     with pytest.raises(InvalidArgumentError, match=r"local_ns decreases at row 7"):
         run(events=ev)
     for chunk in (3, 7, 4):  # the decrease inside a chunk and at a chunk boundary
-        with pytest.raises(InvalidArgumentError, match=r"local_ns decreases at row 7"):
-            _engine._check_events(ev, 1, chunk=chunk)
+        for backend in ("numba", "python"):
+            with pytest.raises(InvalidArgumentError, match=r"local_ns decreases at row 7"):
+                _engine._check_events(ev, [LINEAR], backend, chunk=chunk)
 
 
 def test_instrument_out_of_range_names_the_row() -> None:
@@ -94,11 +96,48 @@ def test_guard_needs_one_settlement_currency() -> None:
 
 def test_scan_notes_exchange_order_and_first_exchange_time() -> None:
     ev = stream(8)
-    scan = _engine._check_events(ev, 1, chunk=3)
+    scan = _engine._check_events(ev, [LINEAR], chunk=3)
     assert scan.exch_sorted and scan.first_exch_ns == T0
     ev["exch_ns"][5] = T0 - 7  # arrived late: out of exchange order, and the earliest
-    scan = _engine._check_events(ev, 1, chunk=3)
+    scan = _engine._check_events(ev, [LINEAR], chunk=3)
     assert not scan.exch_sorted and scan.first_exch_ns == T0 - 7
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_scan_tick_ranges_are_book_ranges_per_instrument(seed: int) -> None:
+    """The one-pass scan's priced tick range per instrument gives book_range's window (its
+    own vectorised pass over that instrument's rows), with both twins of the scan kernel."""
+    rng = np.random.default_rng(seed)
+    n = 5_000
+    ex = T0 + np.cumsum(rng.integers(0, 1_000_000, n)).astype(np.int64)
+    ev = events_from_columns(
+        exch_ns=ex,
+        local_ns=ex + 1_000,
+        kind=rng.choice([int(k) for k in EventKind], n),
+        side=rng.choice([1, -1], n),
+        price=np.where(rng.random(n) < 0.02, np.nan, 100.0 + rng.normal(0.0, 3.0, n)),
+        qty=rng.random(n),
+    )
+    ev["instrument"] = rng.integers(0, 2, n)
+    inverse = synthetic_perpetual("inverse")
+    instruments = [LINEAR, inverse]
+    for backend in ("numba", "python"):
+        scan = _engine._check_events(ev, instruments, backend, chunk=777)
+        for i, inst in enumerate(instruments):
+            rows = ev[ev["instrument"] == i]
+            assert scan.n_rows[i] == rows.size
+            want = book_range(rows, inst.tick_size, margin_ticks=5)
+            got = book_window(scan.lo_tick[i], scan.hi_tick[i], margin_ticks=5)
+            assert got == want
+
+
+def test_window_too_wide_for_max_ticks_is_centred_as_book_range_does() -> None:
+    ev = stream(8)
+    ev["price"][3] = 10_000.0  # one far level: the range is wider than max_ticks
+    res = run(events=ev, max_ticks=500)
+    want = book_range(ev, LINEAR.tick_size, margin_ticks=2_000, max_ticks=500)
+    assert want.n_ticks == 500
+    assert res.out_of_window > 0  # type: ignore[attr-defined]
 
 
 def test_memory_mapped_stream_with_released_pages_gives_the_same_run(

@@ -28,10 +28,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from invrisk._typing import Float64Array, Int64Array
+from invrisk.backtest import _scan_kernels_python as _scan
 from invrisk.backtest import _sim_kernels as _jit
 from invrisk.backtest import _sim_kernels_python as _k
 from invrisk.backtest.models import ConstantLatency, Fees, LatencyModel, QueueModel, RiskAverseQueue
@@ -41,14 +43,12 @@ from invrisk.data.events import (
     EVENT_DTYPE,
     EventArray,
     iter_chunks,
-    non_decreasing,
     release_rows,
 )
 from invrisk.errors import InvalidArgumentError
 from invrisk.instruments import Instrument
-from invrisk.market.book import book_range
+from invrisk.market.book import book_range, book_window
 from invrisk.order_manager import AmendOrder, CancelOrder, NewOrder, OrderManager, OrderStatus
-from invrisk.risk.delta_limits import DeltaOneLimits
 from invrisk.risk.limits import RiskGuard, TradingState
 from invrisk.strategy import (
     AccountView,
@@ -58,6 +58,9 @@ from invrisk.strategy import (
     MarketView,
     Strategy,
 )
+
+if TYPE_CHECKING:  # imported when a run has portfolio limits: it loads pydantic (~50 ms)
+    from invrisk.risk.delta_limits import DeltaOneLimits
 
 __all__ = ["run_backtest"]
 
@@ -104,18 +107,29 @@ class _Books:
 
 
 def _windows(
-    events: EventArray, instruments: Sequence[Instrument], margin_ticks: int, max_ticks: int
+    events: EventArray,
+    instruments: Sequence[Instrument],
+    scan: _Scan,
+    margin_ticks: int,
+    max_ticks: int,
 ) -> _Books:
     n = len(instruments)
     lo = np.zeros(n, dtype=np.int64)
     widths = np.zeros(n, dtype=np.int64)
     for i, inst in enumerate(instruments):
-        sub = events if n == 1 else events[events["instrument"] == i]
-        if sub.size == 0:
+        if scan.n_rows[i] == 0:
             raise InvalidArgumentError(
                 "events", f"no rows for instrument {i} ({inst.name})", "rows"
             )
-        w = book_range(sub, inst.tick_size, margin_ticks=margin_ticks, max_ticks=max_ticks)
+        # the scan's priced tick range; book_range's own pass only for a range too wide
+        # (its window is then centred on the median price), or to report a bad one
+        lo_t, hi_t = float(scan.lo_tick[i]), float(scan.hi_tick[i])
+        w = None
+        if lo_t <= hi_t:
+            w = book_window(lo_t, hi_t, margin_ticks=margin_ticks, max_ticks=max_ticks)
+        if w is None:
+            sub = events if n == 1 else events[events["instrument"] == i]
+            w = book_range(sub, inst.tick_size, margin_ticks=margin_ticks, max_ticks=max_ticks)
         lo[i], widths[i] = w.lo_tick, w.n_ticks
     offs = np.zeros(n + 1, dtype=np.int64)
     offs[1:] = np.cumsum(widths)
@@ -160,12 +174,24 @@ class _Scan:
 
     exch_sorted: bool
     first_exch_ns: int
+    n_rows: Int64Array
+    """Rows per instrument."""
+    lo_tick: Float64Array
+    """Lowest priced tick per instrument (+inf: no priced row)."""
+    hi_tick: Float64Array
+    """Highest priced tick per instrument (-inf: no priced row)."""
 
 
-def _check_events(events: EventArray, n_inst: int, chunk: int = CHUNK_ROWS) -> _Scan:
-    """Validate the stream in one chunked pass (a memory-mapped file's pages released as it
-    goes): rows sorted by ``local_ns``, instrument indices in range; note whether the rows
-    are also in exchange-time order and the first exchange time."""
+def _check_events(
+    events: EventArray,
+    instruments: Sequence[Instrument],
+    backend: str = "numba",
+    chunk: int = CHUNK_ROWS,
+) -> _Scan:
+    """Validate the stream in one compiled pass over chunks (a memory-mapped file's pages
+    released as it goes): rows sorted by ``local_ns``, instrument indices in range; note
+    whether the rows are also in exchange-time order, the first exchange time, and each
+    instrument's rows and priced tick range (for the book windows)."""
     if not isinstance(events, np.ndarray) or events.ndim != 1 or events.dtype != EVENT_DTYPE:
         what = (
             f"an array of dtype {events.dtype} with shape {events.shape}"
@@ -175,33 +201,45 @@ def _check_events(events: EventArray, n_inst: int, chunk: int = CHUNK_ROWS) -> _
         raise InvalidArgumentError("events", what, "a 1-D EVENT_DTYPE array")
     if events.size == 0:
         raise InvalidArgumentError("events", "an empty array", "at least one event")
-    last_local = last_exch = -_MAX - 1
-    exch_sorted = True
-    first_exch = _MAX
+    n_inst = len(instruments)
+    ticks = np.array([i.tick_size for i in instruments], dtype=np.float64)
+    lo_tick = np.full(n_inst, np.inf)
+    hi_tick = np.full(n_inst, -np.inf)
+    n_rows = np.zeros(n_inst, dtype=np.int64)
+    sc = _scan.new_scan_state()
+    scan_rows = _jit.scan_rows if backend == "numba" else _scan.scan_rows
     for lo, part in iter_chunks(events, chunk):
-        local = part["local_ns"]
-        if int(local[0]) < last_local or not non_decreasing(local):
-            prev = np.concatenate((np.array([last_local], dtype=np.int64), local))
-            bad = int(np.flatnonzero(prev[1:] < prev[:-1])[0])  # no diff: it would overflow
+        scan_rows(
+            part["local_ns"],
+            part["exch_ns"],
+            part["kind"],
+            part["price"],
+            part["instrument"],
+            ticks,
+            lo_tick,
+            hi_tick,
+            n_rows,
+            sc,
+            lo,
+        )
+        status, row = int(sc[_scan.SC_STATUS]), int(sc[_scan.SC_ROW])
+        if status == _scan.SCAN_LOCAL_DECREASES:
             raise InvalidArgumentError(
-                "events", f"local_ns decreases at row {lo + bad}", "rows sorted by local_ns"
+                "events", f"local_ns decreases at row {row}", "rows sorted by local_ns"
             )
-        last_local = int(local[-1])
-        inst = part["instrument"]
-        out = (inst < 0) | (inst >= n_inst)
-        if out.any():
-            row = int(np.flatnonzero(out)[0])
+        if status == _scan.SCAN_BAD_INSTRUMENT:
             raise InvalidArgumentError(
                 "events",
-                f"instrument {int(inst[row])} at row {lo + row}",
+                f"instrument {int(events['instrument'][row])} at row {row}",
                 f"indices 0..{n_inst - 1}",
             )
-        ex = part["exch_ns"]
-        first_exch = min(first_exch, int(ex.min()))
-        if exch_sorted:
-            exch_sorted = int(ex[0]) >= last_exch and non_decreasing(ex)
-            last_exch = int(ex[-1])
-    return _Scan(exch_sorted=exch_sorted, first_exch_ns=first_exch)
+    return _Scan(
+        exch_sorted=bool(sc[_scan.SC_EXCH_SORTED]),
+        first_exch_ns=int(sc[_scan.SC_FIRST_EXCH]),
+        n_rows=n_rows,
+        lo_tick=lo_tick,
+        hi_tick=hi_tick,
+    )
 
 
 @dataclass(slots=True)
@@ -251,7 +289,7 @@ class _Run:
         self.events = events
         self.instruments = tuple(instruments)
         n_inst = len(instruments)
-        self.books = _windows(events, instruments, margin_ticks, max_ticks)
+        self.books = _windows(events, instruments, scan, margin_ticks, max_ticks)
         self.itab = _instrument_table(instruments, fees)
         self.lat_t, self.lat_entry, self.lat_resp = latency.arrays()
         self.queue_code, self.queue_power = queue.code()
@@ -582,7 +620,9 @@ def run_backtest(
     n_inst = len(instruments)
     if n_inst == 0:
         raise InvalidArgumentError("instruments", "an empty list", "at least one instrument")
-    scan = _check_events(events, n_inst)
+    if backend not in ("numba", "python"):
+        raise InvalidArgumentError("backend", backend, "'numba' or 'python'")
+    scan = _check_events(events, instruments, backend)
     # a zero-copy view; a memmap stays its base, so the pages of passed rows can be released
     ev = events.view(np.ndarray)
     fee_list = [fees] * n_inst if isinstance(fees, Fees) else list(fees)
@@ -601,8 +641,6 @@ def run_backtest(
         )
     if int(funding_interval_ns) < 0:
         raise InvalidArgumentError("funding_interval_ns", funding_interval_ns, "an int >= 0")
-    if backend not in ("numba", "python"):
-        raise InvalidArgumentError("backend", backend, "'numba' or 'python'")
     settles = {i.settle for i in instruments}
     if guard is not None and len(settles) > 1:
         raise InvalidArgumentError(
@@ -635,6 +673,8 @@ def run_backtest(
     )
     known = _Known(position=np.zeros(n_inst), cash=np.zeros(n_inst))
     if guard is not None and guard.portfolio_limits is not None:
+        from invrisk.risk.delta_limits import DeltaOneLimits
+
         known.delta_limits = DeltaOneLimits(guard.portfolio_limits, instruments=instruments)
     contract = [i.contract_size for i in instruments]
     inverse = [i.is_inverse for i in instruments]

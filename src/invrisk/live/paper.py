@@ -99,7 +99,7 @@ class PaperGateway:
         if isinstance(batch_ns, bool) or not isinstance(batch_ns, int) or batch_ns <= 0:
             raise InvalidArgumentError("batch_ns", batch_ns, "an int number of ns > 0")
         n = len(instruments)
-        scan = _check_events(events, n)
+        scan = _check_events(events, instruments)
         fee_list = [fees] * n if isinstance(fees, Fees) else list(fees)
         self.events = events.view(np.ndarray)
         self.instruments = tuple(instruments)

@@ -4,7 +4,8 @@
   CLEAR) on an integer tick window with a numba kernel; best bid/ask, levels, depth,
   snapshots, sampled snapshots on a time grid, and counters of out-of-window rows and crossed
   books. :func:`replay_top_of_book` gives the best bid/ask after every row (to check a
-  reconstructed book against an exchange's own BBO stream); :func:`book_range` picks a window.
+  reconstructed book against an exchange's own BBO stream); :func:`book_range` picks a window
+  (:func:`book_window` from a known tick range).
 - :mod:`invrisk.market.features`: mid, microprice, multi-level weighted mid, order-book
   imbalance, spread, realized volatility on a time grid, trade-flow imbalance.
 """
@@ -19,6 +20,7 @@ from invrisk.market.book import (
     L2Book,
     TopOfBook,
     book_range,
+    book_window,
     replay_top_of_book,
     ticks_to_price,
 )
@@ -44,6 +46,7 @@ __all__ = [
     "TopOfBook",
     "book_imbalance",
     "book_range",
+    "book_window",
     "microprice",
     "mid_price",
     "realized_volatility",

@@ -74,6 +74,7 @@ __all__ = [
     "L2Book",
     "TopOfBook",
     "book_range",
+    "book_window",
     "replay_top_of_book",
     "ticks_to_price",
 ]
@@ -174,7 +175,7 @@ def book_range(
     """
     ts = _check_tick_size(tick_size)
     ev = _check_events(events)
-    margin = _check_int("margin_ticks", margin_ticks, 0, MAX_TICKS)
+    _check_int("margin_ticks", margin_ticks, 0, MAX_TICKS)
     limit = MAX_TICKS if max_ticks is None else _check_int("max_ticks", max_ticks, 1, MAX_TICKS)
     kinds_priced = [int(k) for k in _PRICED_KINDS]
     lo_t, hi_t = math.inf, -math.inf
@@ -185,22 +186,41 @@ def book_range(
         if priced.any():
             ticks = np.floor(part["price"][priced] / ts + 0.5)
             lo_t, hi_t = min(lo_t, float(ticks.min())), max(hi_t, float(ticks.max()))
-    if lo_t > hi_t:
-        raise InvalidArgumentError(
-            "events", "no DEPTH/SNAPSHOT/BBO/TRADE row with a finite price", "priced rows"
-        )
-    if max(abs(lo_t), abs(hi_t)) >= _MAX_ABS_TICK:
-        raise InvalidArgumentError("events", "a price beyond 2**53 ticks", "prices in range")
-    lo = int(lo_t) - margin
-    hi = int(hi_t) + margin
-    if hi - lo + 1 <= limit:
-        return BookWindow(lo, hi - lo + 1)
+    window = book_window(lo_t, hi_t, margin_ticks=margin_ticks, max_ticks=max_ticks)
+    if window is not None:
+        return window
     priced = np.isin(ev["kind"], kinds_priced) & np.isfinite(ev["price"])
     ticks = np.floor(ev["price"][priced] / ts + 0.5)
     kinds = ev["kind"][priced]
     touch = (kinds == EventKind.TRADE) | (kinds == EventKind.BBO)
     centre = int(np.median(ticks[touch] if touch.any() else ticks))
     return BookWindow(centre - limit // 2, limit)
+
+
+def book_window(
+    lo_tick: float, hi_tick: float, *, margin_ticks: int = 100, max_ticks: int | None = None
+) -> BookWindow | None:
+    """The window from tick ``lo_tick - margin_ticks`` to ``hi_tick + margin_ticks``, or None
+    when that is wider than ``max_ticks`` (:func:`book_range` then centres a ``max_ticks``
+    window on the median price).
+
+    ``lo_tick`` and ``hi_tick`` are the lowest and highest priced ticks of a stream
+    (``floor(price / tick_size + 0.5)``, as :func:`book_range` computes them); ``lo_tick >
+    hi_tick`` means the stream has no priced row, an error, as is a tick beyond 2**53.
+    """
+    margin = _check_int("margin_ticks", margin_ticks, 0, MAX_TICKS)
+    limit = MAX_TICKS if max_ticks is None else _check_int("max_ticks", max_ticks, 1, MAX_TICKS)
+    if not lo_tick <= hi_tick:
+        raise InvalidArgumentError(
+            "events", "no DEPTH/SNAPSHOT/BBO/TRADE row with a finite price", "priced rows"
+        )
+    if max(abs(lo_tick), abs(hi_tick)) >= _MAX_ABS_TICK:
+        raise InvalidArgumentError("events", "a price beyond 2**53 ticks", "prices in range")
+    lo = int(lo_tick) - margin
+    hi = int(hi_tick) + margin
+    if hi - lo + 1 <= limit:
+        return BookWindow(lo, hi - lo + 1)
+    return None
 
 
 @dataclass(frozen=True)

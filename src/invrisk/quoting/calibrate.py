@@ -54,7 +54,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from scipy import optimize
 
 from invrisk._typing import ArrayLike, Float64Array, Int64Array
 from invrisk.errors import InvalidArgumentError
@@ -453,6 +452,9 @@ def _fit_a_k(
         return float(res[0]), math.exp(float(res[1])), -float(res[2])
     # Fallback: TNC with the analytic gradient, a few ms (scipy 1.17's L-BFGS-B took 15-50 ms
     # per fit here, almost all inside the optimiser); Powell polishes when TNC reports failure.
+    # Imported here: scipy.optimize takes about 0.2 s to import and most runs never get here.
+    from scipy import optimize
+
     best = optimize.minimize(nll, x0, jac=True, method="TNC", bounds=bounds)
     if not best.success:
         polish = optimize.minimize(

@@ -33,10 +33,12 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-import scipy.special
 
 from invrisk._typing import ArrayLike, Float64Array
 from invrisk.errors import InvalidArgumentError
+
+# scipy.special is imported in the methods that use it (the logistic model's): loading it takes
+# about 0.1 s, which every import of invrisk.quoting would otherwise pay.
 
 __all__ = ["ExponentialIntensity", "Intensity", "LogisticIntensity"]
 
@@ -201,12 +203,16 @@ class LogisticIntensity:
         )
 
     def rate(self, delta: ArrayLike) -> Float64Array:
+        import scipy.special
+
         x = self.a + self.k * np.asarray(delta, dtype=np.float64)
         out: Float64Array = self.lam * scipy.special.expit(-x)
         return out
 
     def _y(self, p: ArrayLike) -> Float64Array:
         """``y = a + k δ̃(p)``, the root of ``y − e^{−y} = 1 + a + kp`` (Lambert W₀)."""
+        import scipy.special
+
         c = 1.0 + self.a + self.k * np.asarray(p, dtype=np.float64)
         # W₀(e^{−c}) for every real c. e^{−c} overflows for c < −709: there the asymptotic
         # series W₀(x) = L₁ − L₂ + L₂/L₁ + O((L₂/L₁)²), L₁ = ln x = −c, L₂ = ln L₁, is used
@@ -231,6 +237,8 @@ class LogisticIntensity:
         return out
 
     def curvature(self) -> Float64Array:
+        import scipy.special
+
         y0 = self._y(0.0)
         s = scipy.special.expit(y0)
         out: Float64Array = self.k * self.lam * (1.0 - s) * s * s

@@ -67,14 +67,16 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from invrisk.errors import InvalidArgumentError
-from invrisk.risk.greeks import PortfolioGreeks
 from invrisk.units import NS_PER_DAY
+
+if TYPE_CHECKING:  # annotations only: importing greeks loads the pricing kernels and scipy
+    from invrisk.risk.greeks import PortfolioGreeks
 
 __all__ = [
     "GREEK_METRICS",
