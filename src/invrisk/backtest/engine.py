@@ -37,7 +37,7 @@ from invrisk.backtest import _scan_kernels_python as _scan
 from invrisk.backtest import _sim_kernels as _jit
 from invrisk.backtest import _sim_kernels_python as _k
 from invrisk.backtest.models import ConstantLatency, Fees, LatencyModel, QueueModel, RiskAverseQueue
-from invrisk.backtest.results import BacktestResult, build_result
+from invrisk.backtest.results import ORDER_DTYPE, BacktestResult, build_result
 from invrisk.data.events import (
     CHUNK_ROWS,
     EVENT_DTYPE,
@@ -266,6 +266,56 @@ class _Known:
         return dl.values(mids), impact
 
 
+class _OrderLog:
+    """Every order the run issued, one row each, kept as one Python list per field.
+
+    A list per order (tens of thousands of them) would be scanned by every full collection of
+    the cyclic garbage collector during the run; lists of ints, floats and strings are not.
+    ``row`` maps an order id to its row. Acks are not logged as they come (they would cost a
+    lookup per order): the status of an order still live at the end is read from the order
+    manager (:meth:`to_array`).
+    """
+
+    def __init__(self) -> None:
+        self.row: dict[int, int] = {}
+        self.order_id: list[int] = []
+        self.instrument: list[int] = []
+        self.side: list[int] = []
+        self.price: list[float] = []
+        self.qty: list[float] = []
+        self.tif: list[int] = []
+        self.sent_ns: list[int] = []
+        self.status: list[int] = []
+        self.filled: list[float] = []
+        self.done_ns: list[int] = []  # -1 while live
+        self.reason: list[str] = []
+
+    def add(self, order: NewOrder, sent_ns: int, status: int, done_ns: int, reason: str) -> None:
+        self.row[order.order_id] = len(self.order_id)
+        self.order_id.append(order.order_id)
+        self.instrument.append(order.instrument)
+        self.side.append(order.side)
+        self.price.append(order.price)
+        self.qty.append(order.qty)
+        self.tif.append(int(order.tif))
+        self.sent_ns.append(sent_ns)
+        self.status.append(status)
+        self.filled.append(0.0)
+        self.done_ns.append(done_ns)
+        self.reason.append(reason)
+
+    def to_array(self, om: OrderManager) -> np.ndarray:
+        """The log as an ``ORDER_DTYPE`` array, live orders at their order-manager status."""
+        status = list(self.status)
+        for r, done in enumerate(self.done_ns):
+            if done == -1:
+                status[r] = int(om.order(self.order_id[r]).status)
+        out = np.empty(len(status), dtype=ORDER_DTYPE)
+        for name in ORDER_DTYPE.names or ():
+            out[name] = status if name == "status" else getattr(self, name)
+        return out
+
+
 class _Run:
     """The state of one backtest run (arrays shared with the kernel, Python bookkeeping)."""
 
@@ -345,9 +395,7 @@ class _Run:
         self.n_taken = 0
         self.tick_sizes = [i.tick_size for i in instruments]
         self.const_entry = int(self.lat_entry[0])
-        # the order log: order id -> [instrument, side, price, qty, tif, sent_ns, status,
-        # filled, done_ns, reason], updated as responses are delivered
-        self.olog: dict[int, list[object]] = {}
+        self.olog = _OrderLog()  # updated as responses are delivered
 
     # --- kernel --------------------------------------------------------------------------------
 
@@ -784,21 +832,12 @@ def run_backtest(
         cancels_sent=om.n_cancels_sent,
         amends_sent=om.n_amends_sent,
         amends=run.alog,
-        orders=_final_log(run.olog, om),
+        orders=run.olog.to_array(om),
         rejections=dict(guard.rejections) if guard is not None else {},
         risk_events=risk_events,
         out_of_window=int(state[_k.S_OUT_OF_WINDOW]),
         end_ns=int(state[_k.S_NOW]),
     )
-
-
-def _final_log(log: dict[int, list[object]], om: OrderManager) -> dict[int, list[object]]:
-    """The order log with the status of orders still live at the end read from the order
-    manager (acks are not logged as they come: they would cost a lookup per order)."""
-    for oid, row in log.items():
-        if row[8] == -1:
-            row[6] = int(om.order(oid).status)
-    return log
 
 
 class _Recorder:
@@ -892,16 +931,10 @@ def _send(
         if not verdict.accepted:
             reason = f"risk:{verdict.reason}"
             om.on_reject(action.order_id, reason=reason, now_ns=now)
-            run.olog[action.order_id] = [
-                action.instrument, action.side, action.price, action.qty, action.tif, now,
-                _REJECTED, 0.0, now, reason,
-            ]  # fmt: skip
+            run.olog.add(action, now, _REJECTED, now, reason)
             return
     run.send_new(action, now)
-    run.olog[action.order_id] = [
-        action.instrument, action.side, action.price, action.qty, action.tif, now,
-        _PENDING_NEW, 0.0, -1, "",
-    ]  # fmt: skip
+    run.olog.add(action, now, _PENDING_NEW, -1, "")
 
 
 def _send_amend(
@@ -961,7 +994,8 @@ def _deliver(
     if kind == _k.R_ACK:  # (the log's status of a live order is read at the end)
         om.on_ack(oid, now_ns=local)
         return
-    row = run.olog.get(oid)
+    log = run.olog
+    row = log.row.get(oid)
     if kind == _k.R_FILL:
         om.on_fill(oid, qty=qty, price=price, now_ns=local)
         order = om.order(oid)
@@ -975,17 +1009,17 @@ def _deliver(
         fills.append((exch, local, inst, oid, side, price, qty, fee, maker, mid))
         strategy.on_fill(Fill(inst, oid, side, price, qty, fee, maker == 1, exch, local))
         if row is not None:
-            row[7] = float(row[7]) + qty  # type: ignore[arg-type]
+            log.filled[row] += qty
         if order.status == OrderStatus.FILLED:
             run.release(oid)
             if row is not None:
-                row[6], row[8] = _FILLED, local
+                log.status[row], log.done_ns[row] = _FILLED, local
     elif kind == _k.R_CANCELLED:
         om.on_cancel_ack(oid, now_ns=local)
         run.cancelling.discard(oid)
         run.release(oid)
         if row is not None:
-            row[6], row[8] = _CANCELLED, local
+            log.status[row], log.done_ns[row] = _CANCELLED, local
     elif kind == _k.R_FUNDING:  # oid is the instrument; fee the payment, price the value,
         known.cash[oid] += fee  # mid the rate
         funding.append((exch, local, oid, qty, mid, price, fee))
@@ -994,7 +1028,7 @@ def _deliver(
         om.on_reject(oid, reason=reason, now_ns=local)
         run.release(oid)
         if row is not None:
-            row[6], row[8], row[9] = _REJECTED, local, reason
+            log.status[row], log.done_ns[row], log.reason[row] = _REJECTED, local, reason
     elif kind == _k.R_CANCEL_REJECT:
         om.on_cancel_reject(oid, reason=_REJECT_TEXT.get(code, str(code)), now_ns=local)
         run.cancel_answered(oid)
@@ -1002,7 +1036,7 @@ def _deliver(
         om.on_expired(oid, now_ns=local)
         run.release(oid)
         if row is not None:
-            row[6], row[8] = _CANCELLED, local
+            log.status[row], log.done_ns[row] = _CANCELLED, local
     elif kind in (_k.R_AMEND_ACK, _k.R_AMEND_REJECT):
         arow = run.amend_row.pop(oid, None)
         if kind == _k.R_AMEND_ACK:
@@ -1014,6 +1048,7 @@ def _deliver(
         if arow is not None:
             arow[4], arow[5], arow[6] = (1 if kind == _k.R_AMEND_ACK else 2), local, reason
         run.amend_answered(oid)
-        if om.order(oid).status == OrderStatus.FILLED and row is not None and row[8] == -1:
+        filled = om.order(oid).status == OrderStatus.FILLED
+        if filled and row is not None and log.done_ns[row] == -1:
             run.release(oid)  # filled up to the total the answer left in force
-            row[6], row[8] = _FILLED, local
+            log.status[row], log.done_ns[row] = _FILLED, local

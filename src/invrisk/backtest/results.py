@@ -13,7 +13,7 @@ mid moves, ``fees`` what was paid (rebates negative) and ``funding`` what was re
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -237,7 +237,7 @@ def build_result(
     fills: list[tuple[object, ...]],
     account: Float64Array,
     funding: list[tuple[object, ...]] | None = None,
-    orders: Mapping[int, Sequence[object]] | None = None,
+    orders: np.ndarray | None = None,
     orders_sent: int,
     cancels_sent: int,
     rejections: dict[str, int],
@@ -309,7 +309,7 @@ def build_result(
             np.array(funding, dtype=FUNDING_DTYPE) if funding else np.empty(0, dtype=FUNDING_DTYPE)
         ),
         pnl=pnl,
-        orders=_order_log(orders or {}),
+        orders=orders if orders is not None else np.empty(0, dtype=ORDER_DTYPE),
         orders_sent=orders_sent,
         cancels_sent=cancels_sent,
         rejections=dict(rejections),
@@ -326,19 +326,6 @@ def _amend_log(rows: Sequence[Sequence[object]]) -> np.ndarray:
     out = np.empty(len(rows), dtype=AMEND_DTYPE)
     for j, name in enumerate(AMEND_DTYPE.names or ()):
         out[name] = [r[j] for r in rows]
-    return out
-
-
-def _order_log(log: Mapping[int, Sequence[object]]) -> np.ndarray:
-    """The engine's order log (order id -> the other fields of :data:`ORDER_DTYPE`, in order)
-    as a structured array, filled column by column (``np.array`` of row tuples is an order of
-    magnitude slower on tens of thousands of orders)."""
-    out = np.empty(len(log), dtype=ORDER_DTYPE)
-    if log:
-        out["order_id"] = list(log)
-        rows = list(log.values())
-        for j, name in enumerate((ORDER_DTYPE.names or ())[1:]):
-            out[name] = [r[j] for r in rows]
     return out
 
 
