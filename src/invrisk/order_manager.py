@@ -99,7 +99,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
 from invrisk.errors import InvalidArgumentError
 from invrisk.strategy import HedgeIntent, QuoteLevel, QuoteTarget, TimeInForce
@@ -188,8 +188,11 @@ class ManagedOrder:
         return q if q > self.qty else self.qty  # NaN compares False: qty
 
 
-@dataclass(frozen=True, slots=True)
-class NewOrder:
+# The actions are named tuples, immutable like frozen dataclasses but built in a third of the
+# time (a few are made at every decision of a backtest).
+
+
+class NewOrder(NamedTuple):
     """Place ``qty`` contracts at limit ``price`` (side +1 buy / -1 sell)."""
 
     order_id: int
@@ -201,16 +204,14 @@ class NewOrder:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class CancelOrder:
+class CancelOrder(NamedTuple):
     """Cancel order ``order_id``."""
 
     order_id: int
     instrument: int
 
 
-@dataclass(frozen=True, slots=True)
-class AmendOrder:
+class AmendOrder(NamedTuple):
     """Change resting order ``order_id`` to limit ``price`` and a total size of ``qty``
     contracts (fills included: ``qty`` = filled + the wanted leaves; see the module docs).
     ``side`` (+1 buy / -1 sell) is the order's own, for the RiskGuard and the venue."""

@@ -734,8 +734,7 @@ def run_backtest(
         next_decision = start_ns + interval
     else:  # the first clock-aligned time strictly after the first event
         next_decision = start_ns - (start_ns - int(decision_phase_ns)) % interval + interval
-    span = int(ev["local_ns"][-1]) - start_ns
-    rec = _Recorder(n_inst, span // interval + 16)
+    rec = _Recorder(n_inst)
     pending: list[_Response] = []
     fills: list[tuple[object, ...]] = []
     funding: list[tuple[object, ...]] = []
@@ -764,7 +763,11 @@ def run_backtest(
         if pending and pending[0][0] <= now:
             k_deliver = 0
             while k_deliver < len(pending) and pending[k_deliver][0] <= now:
-                _deliver(pending[k_deliver], run, om, known, strategy, fills, funding)
+                resp = pending[k_deliver]
+                if resp[2] == _k.R_ACK:  # the most frequent response, handled here
+                    om.on_ack(resp[3], now_ns=resp[0])  # (the log reads live orders' status
+                else:  # at the end)
+                    _deliver(resp, run, om, known, strategy, fills, funding)
                 k_deliver += 1
             del pending[:k_deliver]
         if code == _k.STOP_END:
@@ -841,7 +844,8 @@ def run_backtest(
 
 
 class _Recorder:
-    """Per-decision samples in preallocated arrays (grown by doubling)."""
+    """Per-decision samples: rows gathered as tuples of Python floats and moved into numpy
+    blocks of ``BLOCK`` rows (one conversion per block instead of one array write per row)."""
 
     FIELDS = (
         "mid",
@@ -854,11 +858,14 @@ class _Recorder:
         "target_bid",
         "target_ask",
     )
+    BLOCK = 2048
 
-    def __init__(self, n_inst: int, capacity: int) -> None:
-        self.n = 0
-        self.t = np.zeros(capacity, dtype=np.int64)
-        self.x = np.zeros((capacity, len(self.FIELDS), n_inst))
+    def __init__(self, n_inst: int) -> None:
+        self.n_inst = n_inst
+        self.t: list[int] = []
+        self.rows: list[tuple[float, ...]] = []
+        self.t_blocks: list[Int64Array] = []
+        self.x_blocks: list[Float64Array] = []
 
     def add(
         self,
@@ -869,30 +876,57 @@ class _Recorder:
         tops: list[list[float]],
         quoted: list[list[float]],
     ) -> None:
-        if self.n == self.t.size:
-            self.t = np.concatenate([self.t, np.zeros_like(self.t)])
-            self.x = np.concatenate([self.x, np.zeros_like(self.x)])
-        k = self.n
-        self.t[k] = t
-        a = acc.tolist()
-        # one assignment of the whole (fields, instruments) row, in FIELDS order
-        self.x[k] = [
-            mids,
-            known,
-            [r[_k.A_POS] for r in a],
-            [r[_k.A_CASH] for r in a],
-            [r[_k.A_LAST_VALUE] for r in a],
-            [r[_k.T_OUR_BID] for r in tops],
-            [r[_k.T_OUR_ASK] for r in tops],
-            quoted[0],
-            quoted[1],
-        ]
-        self.n = k + 1
+        # one flat row in FIELDS order, instruments inner
+        if self.n_inst == 1:
+            a, top = acc[0].tolist(), tops[0]
+            row: tuple[float, ...] = (
+                mids[0],
+                known[0],
+                a[_k.A_POS],
+                a[_k.A_CASH],
+                a[_k.A_LAST_VALUE],
+                top[_k.T_OUR_BID],
+                top[_k.T_OUR_ASK],
+                quoted[0][0],
+                quoted[1][0],
+            )
+        else:
+            rows = acc.tolist()
+            row = (
+                *mids,
+                *known,
+                *[r[_k.A_POS] for r in rows],
+                *[r[_k.A_CASH] for r in rows],
+                *[r[_k.A_LAST_VALUE] for r in rows],
+                *[r[_k.T_OUR_BID] for r in tops],
+                *[r[_k.T_OUR_ASK] for r in tops],
+                *quoted[0],
+                *quoted[1],
+            )
+        self.t.append(t)
+        self.rows.append(row)
+        if len(self.rows) == self.BLOCK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.rows:
+            self.t_blocks.append(np.array(self.t, dtype=np.int64))
+            x = np.array(self.rows, dtype=np.float64)
+            self.x_blocks.append(x.reshape(len(self.rows), len(self.FIELDS), self.n_inst))
+            self.t, self.rows = [], []
 
     def arrays(self) -> dict[str, np.ndarray]:
-        out: dict[str, np.ndarray] = {"t_ns": self.t[: self.n].copy()}
+        self._flush()
+        n_f = len(self.FIELDS)
+        t = np.concatenate(self.t_blocks) if self.t_blocks else np.empty(0, dtype=np.int64)
+        x = (
+            np.concatenate(self.x_blocks)
+            if self.x_blocks
+            else np.empty((0, n_f, self.n_inst), dtype=np.float64)
+        )
+        out: dict[str, np.ndarray] = {"t_ns": t}
         for j, name in enumerate(self.FIELDS):
-            out[name] = self.x[: self.n, j, :].copy()
+            out[name] = np.ascontiguousarray(x[:, j, :])
         return out
 
 
@@ -990,10 +1024,8 @@ def _deliver(
     funding: list[tuple[object, ...]],
 ) -> None:
     local, _, kind, oid, code, exch, maker, price, qty, fee, mid = resp
-    # branches in order of frequency: acks, fills, cancels, then the rare ones
-    if kind == _k.R_ACK:  # (the log's status of a live order is read at the end)
-        om.on_ack(oid, now_ns=local)
-        return
+    # branches in order of frequency: fills, cancels, then the rare ones (acks, the most
+    # frequent, are applied by the caller)
     log = run.olog
     row = log.row.get(oid)
     if kind == _k.R_FILL:
