@@ -247,8 +247,8 @@ class _Known:
     """What the strategy has been told: positions and cash from the fills reported so far
     (and, with portfolio limits, the positions and entries they are checked on)."""
 
-    position: Float64Array
-    cash: Float64Array
+    position: list[float]  # per instrument (Python floats: read at every decision)
+    cash: list[float]
     delta_limits: DeltaOneLimits | None = None
 
     def limits_for(
@@ -394,6 +394,8 @@ class _Run:
         self.cancelling: set[int] = set()
         self.n_taken = 0
         self.tick_sizes = [i.tick_size for i in instruments]
+        self.contract = [i.contract_size for i in instruments]
+        self.inverse = [i.is_inverse for i in instruments]
         self.const_entry = int(self.lat_entry[0])
         self.olog = _OrderLog()  # updated as responses are delivered
 
@@ -719,13 +721,12 @@ def run_backtest(
         qty_tolerance=qty_tolerance,
         amend=amend_orders,
     )
-    known = _Known(position=np.zeros(n_inst), cash=np.zeros(n_inst))
+    known = _Known(position=[0.0] * n_inst, cash=[0.0] * n_inst)
     if guard is not None and guard.portfolio_limits is not None:
         from invrisk.risk.delta_limits import DeltaOneLimits
 
         known.delta_limits = DeltaOneLimits(guard.portfolio_limits, instruments=instruments)
-    contract = [i.contract_size for i in instruments]
-    inverse = [i.is_inverse for i in instruments]
+    contract, inverse = run.contract, run.inverse
     start_ns = int(ev["local_ns"][0])
     strategy.on_start(Context(instruments=tuple(instruments), start_ns=start_ns, seed=seed))
     after_decide = getattr(strategy, "after_decide", None)
@@ -782,8 +783,8 @@ def run_backtest(
         last_row = i_row
         # per-instrument scalars in Python: a handful of instruments, so this is cheaper than
         # a dozen small numpy operations per decision
-        pos = known.position.tolist()
-        cash = known.cash.tolist()
+        pos = known.position
+        cash = known.cash
         mids = [0.5 * (t[_k.T_BID] + t[_k.T_ASK]) for t in tops]
         equity = [
             c + (q * (-k / m if inv else k * m) if q != 0.0 else 0.0)
@@ -956,7 +957,7 @@ def _send(
             price=action.price,
             qty=action.qty,
             fair_price=fair,
-            position=float(known.position[action.instrument]),
+            position=known.position[action.instrument],
             open_same_side=om.resting_qty(action.instrument, action.side) - action.qty,
             now_ns=now,
             limit_values=values,
@@ -994,7 +995,7 @@ def _send_amend(
             price=action.price,
             leaves=leaves,
             fair_price=view.instruments[i].mid,
-            position=float(known.position[i]),
+            position=known.position[i],
             open_same_side=om.resting_qty(i, action.side, excluding=oid),
             now_ns=now,
             limit_values=values,
@@ -1035,8 +1036,8 @@ def _deliver(
         known.position[inst] += side * qty
         if known.delta_limits is not None:
             known.delta_limits.on_fill(instrument=inst, side=side, qty=qty, price=price)
-        tab = run.itab[inst]
-        value = _k.value_of(price, tab[_k.I_CONTRACT], tab[_k.I_INVERSE])
+        c = run.contract[inst]
+        value = -c / price if run.inverse[inst] else c * price  # _k.value_of
         known.cash[inst] -= side * qty * value + fee
         fills.append((exch, local, inst, oid, side, price, qty, fee, maker, mid))
         strategy.on_fill(Fill(inst, oid, side, price, qty, fee, maker == 1, exch, local))
