@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 
 from invrisk.backtest import _sim_kernels_python as _k
-from invrisk.backtest.engine import _Recorder
+from invrisk.backtest._records import Recorder
 
 
 @pytest.mark.parametrize("n_inst", [1, 3])
-@pytest.mark.parametrize("n_rows", [0, 1, _Recorder.BLOCK, 2 * _Recorder.BLOCK + 17])
+@pytest.mark.parametrize("n_rows", [0, 1, Recorder.BLOCK, 2 * Recorder.BLOCK + 17])
 def test_blocks_give_the_rows_in_order(n_inst: int, n_rows: int) -> None:
     rng = np.random.default_rng(n_inst * 1000 + n_rows)
-    rec = _Recorder(n_inst)
-    want = {name: np.empty((n_rows, n_inst)) for name in _Recorder.FIELDS}
+    rec = Recorder(n_inst)
+    want = {name: np.empty((n_rows, n_inst)) for name in Recorder.FIELDS}
     t = np.cumsum(rng.integers(1, 10**9, n_rows)) + 1_767_225_600 * 10**9
     for r in range(n_rows):
         mids = rng.normal(100.0, 1.0, n_inst).tolist()
@@ -38,6 +38,6 @@ def test_blocks_give_the_rows_in_order(n_inst: int, n_rows: int) -> None:
     got = rec.arrays()
     assert got["t_ns"].dtype == np.int64
     np.testing.assert_array_equal(got["t_ns"], t.astype(np.int64))  # exact: ns beyond 2**53
-    for name in _Recorder.FIELDS:
+    for name in Recorder.FIELDS:
         assert got[name].shape == (n_rows, n_inst)
         np.testing.assert_array_equal(got[name], want[name])
