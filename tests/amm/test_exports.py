@@ -1,5 +1,5 @@
 """``invrisk.amm`` exports a sorted ``__all__`` of names that exist, and stays in layer 1: it
-imports only layer 0 (units, errors, _typing, instruments) of invrisk."""
+imports only layer 0 (units, errors, _typing, _checks, instruments) of invrisk."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ def test_amm_imports_only_layer_zero() -> None:
         "invrisk.units",
         "invrisk.errors",
         "invrisk._typing",
+        "invrisk._checks",
         "invrisk.instruments",
     }
     outside = {m for m in loaded if not m.startswith("invrisk.amm")} - allowed_layer0

@@ -1,10 +1,12 @@
-"""Boundary checks shared by the AMM functions (layer 1 may import only layer 0, so the pricing
-package's helpers are not reused here)."""
+"""Boundary checks shared by the AMM functions (the element and shape reporting is layer 0's
+:mod:`invrisk._checks`, shared with the pricing package)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from invrisk._checks import broadcast_shape
+from invrisk._checks import first_bad as _first_bad
 from invrisk._typing import ArrayLike, Float64Array, FloatOrArray
 from invrisk.errors import InvalidArgumentError
 
@@ -16,24 +18,6 @@ __all__ = [
     "positive_int",
     "positive_scalar",
 ]
-
-
-class _Element:
-    """The first offending element of an array argument, shown as ``-1.0 (element 3)``."""
-
-    def __init__(self, value: float, index: int | None) -> None:
-        self.value = value
-        self.index = index
-
-    def __repr__(self) -> str:
-        if self.index is None:
-            return repr(self.value)
-        return f"{self.value!r} (element {self.index} of the flattened array)"
-
-
-def _first_bad(mask: np.ndarray, arr: np.ndarray) -> _Element:
-    idx = int(np.flatnonzero(mask.ravel())[0])
-    return _Element(float(arr.ravel()[idx]), None if arr.ndim == 0 else idx)
 
 
 def as_float(
@@ -78,25 +62,6 @@ def check_range(lower: Float64Array, upper: Float64Array) -> None:
         raise InvalidArgumentError(
             "price_lower/price_upper", value, "price_lower < price_upper (a non-empty range)"
         )
-
-
-class _Shapes:
-    def __init__(self, shapes: dict[str, tuple[int, ...]]) -> None:
-        self.shapes = shapes
-
-    def __repr__(self) -> str:
-        return ", ".join(f"{name} {shape}" for name, shape in self.shapes.items())
-
-
-def broadcast_shape(**arrays: Float64Array) -> tuple[int, ...]:
-    """The common broadcast shape; the error names the arguments when they do not fit."""
-    shapes = {name: np.shape(value) for name, value in arrays.items()}
-    try:
-        return np.broadcast_shapes(*shapes.values())
-    except ValueError as exc:
-        raise InvalidArgumentError(
-            "/".join(shapes), _Shapes(shapes), "shapes that broadcast together (numpy rules)"
-        ) from exc
 
 
 def positive_scalar(name: str, value: object, *, strict: bool = True) -> float:

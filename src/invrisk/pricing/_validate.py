@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from invrisk._checks import broadcast_shape as check_shapes
+from invrisk._checks import first_bad as _first_bad
 from invrisk._typing import ArrayLike, Float64Array
 from invrisk.errors import InvalidArgumentError
 
@@ -21,25 +23,6 @@ __all__ = [
 _CALL_NAMES = frozenset({"call", "c"})
 _PUT_NAMES = frozenset({"put", "p"})
 _OPTION_TYPE_FORM = "'call'/'put' (or 'c'/'p', 'C'/'P'), +1/-1, or an array of those"
-
-
-class _Element:
-    """The first offending element of an array argument, shown as ``-1.0 (element 3)``."""
-
-    def __init__(self, value: float, index: int | None) -> None:
-        self.value = value
-        self.index = index
-
-    def __repr__(self) -> str:
-        if self.index is None:
-            return repr(self.value)
-        return f"{self.value!r} (element {self.index} of the flattened array)"
-
-
-def _first_bad(mask: np.ndarray, arr: np.ndarray) -> _Element:
-    idx = int(np.flatnonzero(mask.ravel())[0])
-    value = float(arr.ravel()[idx])
-    return _Element(value, None if arr.ndim == 0 else idx)
 
 
 def as_checked_float(
@@ -121,27 +104,6 @@ def option_sign(option_type: object) -> Float64Array:
     if bad.any():
         raise InvalidArgumentError("option_type", _first_bad(bad, num), _OPTION_TYPE_FORM)
     return num
-
-
-class _Shapes:
-    """Argument shapes shown in an error, e.g. ``forward (3,), strike (2,)``."""
-
-    def __init__(self, shapes: dict[str, tuple[int, ...]]) -> None:
-        self.shapes = shapes
-
-    def __repr__(self) -> str:
-        return ", ".join(f"{name} {shape}" for name, shape in self.shapes.items())
-
-
-def check_shapes(**arrays: ArrayLike) -> tuple[int, ...]:
-    """The broadcast shape of the named arguments; an error names them if they do not fit."""
-    shapes = {name: np.shape(value) for name, value in arrays.items()}
-    try:
-        return np.broadcast_shapes(*shapes.values())
-    except ValueError as exc:
-        raise InvalidArgumentError(
-            "/".join(shapes), _Shapes(shapes), "shapes that broadcast together (numpy rules)"
-        ) from exc
 
 
 def check_backend(backend: object) -> None:
