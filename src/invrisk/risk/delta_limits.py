@@ -40,6 +40,7 @@ from collections.abc import Sequence
 
 from invrisk.errors import InvalidArgumentError
 from invrisk.instruments import Instrument, InstrumentKind
+from invrisk.risk.average_cost import average_cost
 from invrisk.risk.limit_set import LimitSet
 
 __all__ = ["DELTA_ONE_METRICS", "DeltaOneLimits"]
@@ -49,7 +50,6 @@ _ZERO = ("gamma_coin_per_usd", "cash_gamma_usd", "vega_usd", "theta_usd", "rho_u
          "vanna_coin")  # fmt: skip
 DELTA_ONE_METRICS: tuple[str, ...] = _DELTA + _ZERO
 _DELTA_ONE_KINDS = (InstrumentKind.SPOT, InstrumentKind.PERPETUAL, InstrumentKind.FUTURE)
-_FLAT = 1e-12  # |position| below this (contracts) is flat: float sums of lots
 
 
 class DeltaOneLimits:
@@ -107,17 +107,14 @@ class DeltaOneLimits:
     def on_fill(self, *, instrument: int, side: int, qty: float, price: float) -> None:
         """Book a fill (average cost: adding lots averages ``1 / price``, reducing keeps the
         average, the part that flips the position opens at this price)."""
-        q = self.positions[instrument]
-        new_q = q + side * qty
-        if abs(new_q) <= _FLAT:
-            self.positions[instrument], self._inv_entry[instrument] = 0.0, 0.0
-            return
-        if q == 0.0 or (q > 0) == (side > 0):  # opening or adding
-            inv = self._inv_entry[instrument]
-            self._inv_entry[instrument] = (abs(q) * inv + qty / price) / abs(new_q)
-        elif qty > abs(q):  # flipped: the rest opens here
-            self._inv_entry[instrument] = 1.0 / price
-        self.positions[instrument] = new_q
+        q, inv, _ = average_cost(
+            self.positions[instrument],
+            self._inv_entry[instrument],
+            side=side,
+            qty=qty,
+            unit=1.0 / price,
+        )
+        self.positions[instrument], self._inv_entry[instrument] = q, inv
 
     def _deltas(self, i: int, q: float, mid: float, entry: float) -> tuple[float, float]:
         """(delta_coin, delta_premium_adjusted_coin) of ``q`` contracts of instrument ``i``."""

@@ -35,9 +35,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["FillAccount"]
+from invrisk.risk.average_cost import FLAT_QTY, average_cost
 
-FLAT_QTY = 1e-12  # |position| below this (contracts) is flat: float sums of lots
+__all__ = ["FillAccount"]
 
 
 @dataclass(slots=True)
@@ -81,18 +81,10 @@ class FillAccount:
         if self.inverse is None and math.isfinite(v) and v != 0.0:
             self.inverse = v < 0
             self.contract_size = -v * price if self.inverse else v / price
-        q = self.position
-        if abs(q) <= FLAT_QTY or (q > 0) == (side > 0):  # opening or adding
-            new_q = q + side * qty
-            self.avg_value = (abs(q) * self.avg_value + qty * v) / abs(new_q)
-        else:  # reducing, maybe through zero
-            closed = min(qty, abs(q))
-            self.realised += closed * (v - self.avg_value) * (1.0 if q > 0 else -1.0)
-            new_q = q + side * qty
-            if abs(new_q) <= FLAT_QTY:
-                new_q, self.avg_value = 0.0, 0.0
-            elif qty > closed:  # flipped: the rest opens at this fill's value
-                self.avg_value = v
+        new_q, self.avg_value, realised = average_cost(
+            self.position, self.avg_value, side=side, qty=qty, unit=v
+        )
+        self.realised += realised
         m = math.nan if mid is None else float(mid)
         captured = side * qty * (self.value(m) - v)
         if math.isfinite(captured):
