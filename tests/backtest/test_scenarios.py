@@ -483,3 +483,46 @@ def test_parquet_output_round_trips(tmp_path) -> None:  # type: ignore[no-untype
     assert funding["position"] == [0.4] and funding["rate"] == [0.0001]
     orders = pq.read_table(paths[3]).to_pydict()
     assert orders["order_id"] == res.orders["order_id"].tolist() and orders["filled"] == [0.4]
+
+
+def test_parquet_tables_equal_pyarrows_own_conversion_without_pandas(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The result files are built from the numpy buffers (no pandas import); each table
+    equals what ``pyarrow.table`` makes of the same columns (values, NaN, booleans, strings,
+    schema), checked on a run with a rejected order (a reason string) and NaN samples."""
+    import subprocess
+    import sys
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from invrisk.backtest.results import FILL_DTYPE, ORDER_DTYPE, _arrow_table
+
+    def same(cols: dict[str, np.ndarray], got: pa.Table | None = None) -> None:
+        want = pa.table(cols)
+        got = _arrow_table(pa, cols) if got is None else got
+        assert got.schema == want.schema
+        for name in cols:  # NaN equal to NaN (Table.equals has NaN != NaN)
+            np.testing.assert_array_equal(
+                got.column(name).to_numpy(zero_copy_only=False),
+                want.column(name).to_numpy(zero_copy_only=False),
+            )
+
+    rows = [*BOOK, (150, TR, -1, 99.9, 0.4), (1500, D, 1, 99.9, 1.0)]
+    res, _ = run(rows, {100: bid(100.0, 1.0)}, backend="numba")
+    assert res.fills.size and res.orders.size
+    for arr, dtype in ((res.fills, FILL_DTYPE), (res.orders, ORDER_DTYPE)):
+        same({n: arr[n] for n in dtype.names or ()})
+    assert np.isnan(res.bid[:, 0]).any()
+    same({"t": res.t_ns, "bid": res.bid[:, 0], "flag": res.bid[:, 0] > 0.0})
+    same({"s": np.array(["", "post_only_would_cross", "risk:é"], dtype="U40")})
+    paths = res.to_parquet(tmp_path / "out")
+    same({n: res.orders[n] for n in ORDER_DTYPE.names or ()}, pq.read_table(paths[3]))
+    code = (
+        "import sys, numpy as np\n"
+        "from invrisk.backtest.results import _arrow_table\n"
+        "import pyarrow as pa\n"
+        "_arrow_table(pa, {'a': np.arange(3.0), 'b': np.array(['x'], dtype='U4').repeat(3)})\n"
+        "print('pandas' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
