@@ -37,16 +37,10 @@ pytest: $(VENV)/.installed-dev
 
 test: lint typecheck pytest
 
+# Every benchmark script, one JSON line each (bench_vs_hftbacktest.py installs hftbacktest
+# 2.4.4 into its own virtualenv on first use); record results in bench/RESULTS.md
 bench: $(VENV)/.installed
-	$(BIN)/python bench/bench_greeks.py
-	$(BIN)/python bench/bench_iv.py
-	$(BIN)/python bench/bench_surface.py
-	$(BIN)/python bench/bench_surface_quality.py
-	$(BIN)/python bench/bench_import_binance.py
-	$(BIN)/python bench/bench_import_tardis.py
-	$(BIN)/python bench/bench_book.py
-	$(BIN)/python bench/bench_synth.py
-	$(BIN)/python bench/bench_catalog.py
+	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 # The journal's PostgreSQL tests start a throwaway server (tests/pg.py) from Debian's package;
 # install it when the machine has none (as root, or through sudo).
