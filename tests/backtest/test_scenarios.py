@@ -500,6 +500,7 @@ def test_parquet_tables_equal_pyarrows_own_conversion_without_pandas(tmp_path) -
     def same(cols: dict[str, np.ndarray], got: pa.Table | None = None) -> None:
         want = pa.table(cols)
         got = _arrow_table(pa, cols) if got is None else got
+        got.validate(full=True)  # offsets, bitmaps and lengths consistent
         assert got.schema == want.schema
         for name in cols:  # NaN equal to NaN (Table.equals has NaN != NaN)
             np.testing.assert_array_equal(
@@ -515,6 +516,7 @@ def test_parquet_tables_equal_pyarrows_own_conversion_without_pandas(tmp_path) -
     assert np.isnan(res.bid[:, 0]).any()
     same({"t": res.t_ns, "bid": res.bid[:, 0], "flag": res.bid[:, 0] > 0.0})
     same({"s": np.array(["", "post_only_would_cross", "risk:é"], dtype="U40")})
+    same({n: res.orders[n][:0] for n in ORDER_DTYPE.names or ()})  # empty columns
     paths = res.to_parquet(tmp_path / "out")
     same({n: res.orders[n] for n in ORDER_DTYPE.names or ()}, pq.read_table(paths[3]))
     code = (

@@ -716,9 +716,11 @@ def run_backtest(
             k_deliver = 0
             while k_deliver < len(pending) and pending[k_deliver][0] <= now:
                 resp = pending[k_deliver]
-                if resp[2] == _k.R_ACK:  # the most frequent response, handled here
-                    om.on_ack(resp[3], now_ns=resp[0])  # (the log reads live orders' status
-                else:  # at the end)
+                # acks, the most frequent response, go straight to the order manager (the
+                # order log reads the status of the orders still live at the end)
+                if resp[2] == _k.R_ACK:
+                    om.on_ack(resp[3], now_ns=resp[0])
+                else:
                     _deliver(resp, run, om, known, strategy, fills, funding)
                 k_deliver += 1
             del pending[:k_deliver]
@@ -900,8 +902,7 @@ def _deliver(
         known.position[inst] += side * qty
         if known.delta_limits is not None:
             known.delta_limits.on_fill(instrument=inst, side=side, qty=qty, price=price)
-        c = run.contract[inst]
-        value = -c / price if run.inverse[inst] else c * price  # _k.value_of
+        value = _k.value_of(price, run.contract[inst], run.inverse[inst])
         known.cash[inst] -= side * qty * value + fee
         fills.append((exch, local, inst, oid, side, price, qty, fee, maker, mid))
         strategy.on_fill(Fill(inst, oid, side, price, qty, fee, maker == 1, exch, local))
