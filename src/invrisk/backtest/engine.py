@@ -251,6 +251,10 @@ class _Known:
     position: list[float]  # per instrument (Python floats: read at every decision)
     cash: list[float]
     delta_limits: DeltaOneLimits | None = None
+    # the limit values at the decision whose view is values_view (None: not computed since the
+    # last fill); every order of a decision is checked against the same values
+    values: dict[str, float] | None = None
+    values_view: MarketView | None = None
 
     def limits_for(
         self, instrument: int, side: int, qty: float, price: float, view: MarketView
@@ -264,7 +268,16 @@ class _Known:
         impact = dl.impact(
             instrument=instrument, side=side, qty=qty, price=price, mid=mids[instrument]
         )
-        return dl.values(mids), impact
+        if self.values_view is not view:
+            self.values, self.values_view = dl.values(mids), view
+        return self.values, impact
+
+    def book_fill(self, instrument: int, side: int, qty: float, price: float) -> None:
+        """A fill reported to the strategy: position, and the portfolio-limit book."""
+        self.position[instrument] += side * qty
+        if self.delta_limits is not None:
+            self.delta_limits.on_fill(instrument=instrument, side=side, qty=qty, price=price)
+            self.values_view = None
 
 
 class _Run:
@@ -899,9 +912,7 @@ def _deliver(
         om.on_fill(oid, qty=qty, price=price, now_ns=local)
         order = om.order(oid)
         inst, side = order.instrument, order.side
-        known.position[inst] += side * qty
-        if known.delta_limits is not None:
-            known.delta_limits.on_fill(instrument=inst, side=side, qty=qty, price=price)
+        known.book_fill(inst, side, qty, price)
         value = _k.value_of(price, run.contract[inst], run.inverse[inst])
         known.cash[inst] -= side * qty * value + fee
         fills.append((exch, local, inst, oid, side, price, qty, fee, maker, mid))
