@@ -1,4 +1,5 @@
-"""Argument-check helpers shared by the layer-1 packages (layer 0: imports only ``errors``).
+"""Argument-check helpers shared by the layer-1 packages (layer 0: imports only ``errors`` and
+``_typing``).
 
 An error about an array argument names its first offending element (:func:`first_bad`); an
 error about arguments that do not broadcast names each with its shape (:func:`broadcast_shape`).
