@@ -57,7 +57,7 @@ C1, C2 = 0.3, 0.05  # USDT: half-spread and skew per lot
 HBT_PYTHON = Path(os.environ.get("HBT_PYTHON", "/tmp/hbt-venv/bin/python"))
 
 INVRISK_PROCESS = """
-import math, sys
+import math, sys, time
 import numpy as np
 from invrisk.backtest import Fees, ProbQueue, run_backtest, ConstantLatency
 from invrisk.data.synthetic_market import synthetic_perpetual
@@ -83,11 +83,12 @@ class Quoter:
             bid_qty=LOT, ask_qty=LOT),))
 
 events = np.load(sys.argv[1], mmap_mode="r")
+t0 = time.perf_counter()
 r = run_backtest(events=events, instruments=[synthetic_perpetual("linear")], strategy=Quoter(),
                  fees=Fees(maker=-0.0001, taker=0.0005), queue=ProbQueue("power", 2.0),
                  partial_fills=False,
                  latency=ConstantLatency(entry_ns=10_000_000, response_ns=10_000_000))
-print("RESULT", r.t_ns.size, r.pnl[0].position, r.fills.size)
+print("RESULT", r.t_ns.size, r.pnl[0].position, r.fills.size, time.perf_counter() - t0)
 """
 
 
@@ -140,7 +141,7 @@ def timed(cmd: list[str]) -> tuple[float, list[str]]:
 
 
 GLFT_PROCESS = """
-import sys, tempfile
+import sys, tempfile, time
 import numpy as np
 from invrisk.backtest import ConstantLatency, Fees, ProbQueue, run_backtest
 from invrisk.data.synthetic_market import synthetic_perpetual
@@ -148,21 +149,32 @@ from invrisk.strategies import GLFTMarketMaker
 
 events = np.load(sys.argv[1], mmap_mode="r")
 s = GLFTMarketMaker(gamma={gamma}, q_max={q_max}, order_qty={qty}, window_ns=300 * 10**9)
+t0 = time.perf_counter()
 r = run_backtest(events=events, instruments=[synthetic_perpetual("linear")], strategy=s,
                  fees=Fees(maker=-0.0001, taker=0.0005), queue=ProbQueue("power", 2.0),
                  partial_fills=False,
                  latency=ConstantLatency(entry_ns=10_000_000, response_ns=10_000_000))
+t_run = time.perf_counter() - t0
 with tempfile.TemporaryDirectory() as out:
     r.to_parquet(out)
-print("RESULT", r.t_ns.size, r.pnl[0].position, r.fills.size, s.n_fits)
+print("RESULT", r.t_ns.size, r.pnl[0].position, r.fills.size, t_run, s.n_fits)
 """
 GAMMA, QTY, Q_MAX = 0.05, 0.01, 0.1  # invrisk's GLFT benchmark settings (bench_backtest.py)
 ROUNDS = 3
 
 
+def compiled_loop_s(theirs: list[str]) -> float:
+    """hftbacktest's strategy call run a second time in one process, compiled: its loop alone
+    (a reference for the engines' steady-state speed; not part of the whole-process ratio)."""
+    out = subprocess.run([*theirs, "twice"], check=True, capture_output=True, text=True).stdout
+    return float(next(ln for ln in out.splitlines() if ln.startswith("COMPILED")).split()[1])
+
+
 def side_by_side(ours: list[str], theirs: list[str]) -> dict[str, object]:
     """Best of ``ROUNDS`` whole-process times of each side, the runs alternating (so that a
-    noisy neighbour slows both sides alike); ``ours`` is run once first to warm its cache."""
+    noisy neighbour slows both sides alike); ``ours`` is run once first to warm its cache.
+    Also each side's backtest call alone: invrisk's ``run_backtest`` in its best process, and
+    hftbacktest's strategy call, compilation included and compiled (:func:`compiled_loop_s`)."""
     timed(ours)
     t_ours, t_theirs = [], []
     for _ in range(ROUNDS):
@@ -175,12 +187,18 @@ def side_by_side(ours: list[str], theirs: list[str]) -> dict[str, object]:
         "ratio": round(t_i / t_h, 3),
         "invrisk_runs_s": [round(t, 2) for t, _ in t_ours],
         "hftbacktest_runs_s": [round(t, 2) for t, _ in t_theirs],
-        "invrisk": {"decisions": int(r_i[0]), "position": float(r_i[1]), "fills": int(r_i[2])},
+        "invrisk": {
+            "decisions": int(r_i[0]),
+            "position": float(r_i[1]),
+            "fills": int(r_i[2]),
+            "run_s": round(float(r_i[3]), 3),
+        },
         "hftbacktest": {
             "decisions": int(r_h[0]),
             "position": float(r_h[1]),
             "trades": int(r_h[2]),
-            "run_s": float(r_h[3]),
+            "run_s_with_compile": float(r_h[3]),
+            "run_s_compiled": compiled_loop_s(theirs),
         },
         "same_fill_count": int(r_i[2]) == int(r_h[2]),
     }
