@@ -699,7 +699,8 @@ def demo(
     console.print(
         f"[bold]GLFT backtest[/] on {bt['events']:,} synthetic BTCUSDT events "
         f"({bt['simulated_s']:,.0f} s simulated) in {bt['wall_s']:.2f} s "
-        f"({bt['events_per_s'] / 1e6:.2f} M events/s): {bt['fills']} fills, PnL "
+        f"({bt['events_per_s'] / 1e6:.2f} M events/s, after a {bt['warmup_s']:.2f} s warm-up "
+        f"run that loads or compiles the kernels): {bt['fills']} fills, PnL "
         f"{bt['pnl_usdt']:,.2f} USDT (spread capture {bt['pnl_spread']:,.2f}, inventory "
         f"{bt['pnl_inventory']:,.2f}, fees paid {bt['fees_usdt']:,.2f}: negative = rebates); "
         f"max |q| {bt['max_abs_inventory_btc']:.3f} BTC; calibrated A "
