@@ -12,6 +12,11 @@ Conventions: instruments are integer indices into the run's instrument list
 contracts (base-asset units for linear and spot, contract counts for inverse); time int64 ns
 UTC; sides +1 buy / -1 sell.
 
+Immutability: what the engines hand to a strategy (:class:`MarketView`, :class:`InstrumentView`,
+:class:`AccountView`, :class:`Fill`) are named tuples, read by attribute and never changed;
+what a strategy returns (:class:`QuoteTarget`, :class:`QuoteLevel`, :class:`HedgeIntent`,
+:class:`Decision`) are frozen dataclasses, validated when built.
+
 Departure from DESIGN.md: DESIGN names the second argument of ``decide`` ``Portfolio`` (the
 risk layer's position book, not written yet). Until it exists the engines pass an
 :class:`AccountView`, the subset a quoting strategy needs; the risk layer's Portfolio will
