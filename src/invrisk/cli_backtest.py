@@ -7,6 +7,8 @@ No business logic: load the config, run with a progress bar, print the summary (
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,12 +31,41 @@ def _num(value: Any) -> str:
     return str(value)
 
 
-def _print_summary(summary: dict[str, Any], elapsed_s: float, n_events: int) -> None:
+@contextmanager
+def compile_timer() -> Iterator[list[float]]:
+    """``[seconds]`` numba spent compiling inside the block, set when it ends: 0.0 when every
+    kernel came from numba's on-disk cache (loading one is not a compile), several seconds on
+    the first run after an install or upgrade."""
+    from numba.core import event
+
+    out = [0.0]
+    with event.install_recorder("numba:compile") as rec:
+        yield out
+    depth, start, total = 0, 0.0, 0.0
+    for ts, ev in rec.buffer:  # nested compiles (a kernel's callees) counted once
+        if ev.is_start:
+            start = ts if depth == 0 else start
+            depth += 1
+        else:
+            depth -= 1
+            if depth == 0:
+                total += ts - start
+    out[0] = total
+
+
+def _print_summary(
+    summary: dict[str, Any], elapsed_s: float, n_events: int, compile_s: float = 0.0
+) -> None:
     head = Table(title="Backtest", show_header=False)
     head.add_row("events", f"{n_events:,}")
     head.add_row(
         "wall time", f"{elapsed_s:.2f} s ({n_events / max(elapsed_s, 1e-9) / 1e6:.2f} M events/s)"
     )
+    if compile_s >= 0.01:
+        head.add_row(
+            "of which compiling",
+            f"{compile_s:.2f} s (numba kernels, first run after an install: cached on disk now)",
+        )
     for key in (
         "orders_sent",
         "cancels_sent",
@@ -89,16 +120,19 @@ def backtest(
             cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"events": events})})
         ev, inst = load_events(cfg.data)
         t0 = time.perf_counter()
-        with Progress(
-            TextColumn("backtest"),
-            BarColumn(),
-            TextColumn("{task.completed:,}/{task.total:,} events"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=err_console,
-            transient=True,
-            disable=json_out,
-        ) as bar:
+        with (
+            compile_timer() as compiled,
+            Progress(
+                TextColumn("backtest"),
+                BarColumn(),
+                TextColumn("{task.completed:,}/{task.total:,} events"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=err_console,
+                transient=True,
+                disable=json_out,
+            ) as bar,
+        ):
             task = bar.add_task("run", total=int(ev.size))
             last = [0.0]
 
@@ -124,10 +158,16 @@ def backtest(
         raise fail(err_console, str(exc)) from exc
     if json_out:
         print_json(
-            {"summary": summary, "elapsed_s": elapsed, "events": int(ev.size), "written": written}
+            {
+                "summary": summary,
+                "elapsed_s": elapsed,
+                "compile_s": compiled[0],
+                "events": int(ev.size),
+                "written": written,
+            }
         )
         return
-    _print_summary(summary, elapsed, int(ev.size))
+    _print_summary(summary, elapsed, int(ev.size), compiled[0])
     for path in written:
         console.print(f"wrote {path}")
 
