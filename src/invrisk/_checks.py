@@ -2,17 +2,23 @@
 ``_typing``).
 
 An error about an array argument names its first offending element (:func:`first_bad`); an
-error about arguments that do not broadcast names each with its shape (:func:`broadcast_shape`).
+error about arguments that do not broadcast names each with its shape (:func:`broadcast_shape`);
+a TOML file that is missing or malformed is named with the argument it came from
+(:func:`read_toml`).
 """
 
 from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from invrisk._typing import ArrayLike
 from invrisk.errors import InvalidArgumentError
 
-__all__ = ["broadcast_shape", "first_bad"]
+__all__ = ["broadcast_shape", "first_bad", "read_toml"]
 
 
 class _Element:
@@ -54,3 +60,15 @@ def broadcast_shape(**arrays: ArrayLike) -> tuple[int, ...]:
         raise InvalidArgumentError(
             "/".join(shapes), _Shapes(shapes), "shapes that broadcast together (numpy rules)"
         ) from exc
+
+
+def read_toml(path: str | Path, argument: str) -> dict[str, Any]:
+    """The table of the TOML file at ``path``; a missing file or invalid TOML is an
+    :class:`~invrisk.errors.InvalidArgumentError` on ``argument`` naming the file."""
+    p = Path(path)
+    try:
+        return tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InvalidArgumentError(argument, str(p), "an existing TOML file") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidArgumentError(argument, f"{p}: {exc}", "valid TOML") from exc

@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -65,6 +64,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from invrisk._checks import read_toml
 from invrisk.backtest import (
     BacktestResult,
     ConstantLatency,
@@ -227,12 +227,7 @@ def _field_path(err: Mapping[str, Any]) -> str:
 def load_backtest_config(path: str | Path) -> BacktestConfig:
     """Read and validate a backtest TOML file; relative paths resolved against its folder."""
     p = Path(path)
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InvalidArgumentError("config", str(p), "an existing TOML file") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidArgumentError("config", f"{p}: {exc}", "valid TOML") from exc
+    raw = read_toml(p, "config")
     try:
         cfg = BacktestConfig.model_validate(raw)
     except ValidationError as exc:

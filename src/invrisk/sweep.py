@@ -75,7 +75,6 @@ import json
 import math
 import os
 import time
-import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +83,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from invrisk._checks import read_toml
 from invrisk._sweep_exec import (
     METRIC_UNITS,
     METRICS,
@@ -337,12 +337,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
         search method without ``n`` or a metric that is not a column.
     """
     p = Path(path)
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InvalidArgumentError("sweep", str(p), "an existing TOML file") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidArgumentError("sweep", f"{p}: {exc}", "valid TOML") from exc
+    raw = read_toml(p, "sweep")
     try:
         doc = _SweepFile.model_validate(raw)
     except ValidationError as exc:

@@ -63,7 +63,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +71,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from invrisk._checks import read_toml
 from invrisk.errors import InvalidArgumentError
 from invrisk.units import NS_PER_DAY
 
@@ -322,12 +322,7 @@ def _greek_metric(g: PortfolioGreeks, lim: Limit) -> float:
 def load_limits(path: str | Path) -> LimitSet:
     """Read a :class:`LimitSet` from TOML (``[[limit]]`` tables; errors name file and field)."""
     p = Path(path)
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InvalidArgumentError("limits file", str(p), "an existing TOML file") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidArgumentError("limits file", f"{p}: {exc}", "valid TOML") from exc
+    raw = read_toml(p, "limits file")
     unknown = sorted(set(raw) - {"limit"})
     if unknown:
         raise InvalidArgumentError(f"{p}", unknown, "only [[limit]] tables")

@@ -129,7 +129,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,6 +137,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from invrisk._checks import read_toml
 from invrisk._typing import Float64Array
 from invrisk.errors import InvalidArgumentError
 from invrisk.risk._book import DYNAMICS, Book, Dynamics, book_values, build_book, surface_vols
@@ -724,12 +724,7 @@ def load_margin_params(path: str | Path) -> dict[str, MarginParams]:
         field is unknown, or a value is invalid; the message names the file, table and field.
     """
     p = Path(path)
-    try:
-        raw: dict[str, Any] = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InvalidArgumentError("path", str(p), "an existing TOML file") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidArgumentError("path", f"{p}: {exc}", "valid TOML") from exc
+    raw: dict[str, Any] = read_toml(p, "path")
     if not raw:
         raise InvalidArgumentError("path", str(p), "at least one [COIN] table")
     out: dict[str, MarginParams] = {}

@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +66,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from invrisk._checks import read_toml
 from invrisk._typing import ArrayLike, Float64Array
 from invrisk.errors import InvalidArgumentError
 from invrisk.risk._book import DYNAMICS, Book, Dynamics, book_values, build_book, surface_vols
@@ -642,12 +642,7 @@ def load_scenarios(path: str | Path) -> tuple[Scenario, ...]:
         and the field (``scenario.1.vol_shift``), or a duplicated scenario name.
     """
     p = Path(path)
-    try:
-        raw: dict[str, Any] = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InvalidArgumentError("path", str(p), "an existing TOML file") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidArgumentError("path", f"{p}: {exc}", "valid TOML") from exc
+    raw: dict[str, Any] = read_toml(p, "path")
     try:
         parsed = _ScenarioFile.model_validate(raw)
     except ValidationError as exc:

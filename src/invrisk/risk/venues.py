@@ -41,7 +41,6 @@ scoped to a venue.
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +49,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from invrisk._checks import read_toml
 from invrisk._typing import ArrayLike
 from invrisk.errors import InvalidArgumentError
 from invrisk.risk.greeks import PortfolioGreeks
@@ -151,12 +151,7 @@ class VenueFailure:
 def load_venues(path: str | Path) -> dict[str, VenueSpec]:
     """Venues from TOML: ``[[venue]]`` tables (errors name the file, venue and field)."""
     p = Path(path)
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InvalidArgumentError("venues file", str(p), "an existing TOML file") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidArgumentError("venues file", f"{p}: {exc}", "valid TOML") from exc
+    raw = read_toml(p, "venues file")
     items = raw.get("venue")
     if not isinstance(items, list) or not items or set(raw) != {"venue"}:
         raise InvalidArgumentError(f"{p}", sorted(raw), "[[venue]] tables only, at least one")
