@@ -32,13 +32,12 @@ import time
 
 t_start = time.perf_counter()
 import numpy as np  # noqa: E402
+from _hbt_common import run_and_report  # noqa: E402
 from hftbacktest import (  # noqa: E402
     BUY,
     BUY_EVENT,
     GTX,
     LIMIT,
-    BacktestAsset,
-    HashMapMarketDepthBacktest,
 )
 from numba import njit  # noqa: E402
 
@@ -173,45 +172,11 @@ def strategy(hbt, gamma, qty, q_max, first_elapse_ns):  # type: ignore[no-untype
 
 
 data = np.load(sys.argv[1])["data"]
-
-
-def backtest():  # type: ignore[no-untyped-def]
-    return HashMapMarketDepthBacktest(
-        [
-            BacktestAsset()
-            .data([data])
-            .linear_asset(1.0)
-            .constant_order_latency(10_000_000, 10_000_000)
-            .power_prob_queue_model(2.0)
-            .no_partial_fill_exchange()
-            .trading_value_fee_model(-0.0001, 0.0005)
-            .tick_size(0.1)
-            .lot_size(0.001)
-            .last_trades_capacity(10_000)
-        ]
-    )
-
-
-hbt = backtest()
-t0 = time.perf_counter()
-n, n_fits = strategy(
-    hbt, float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+run_and_report(
+    lambda hbt: strategy(
+        hbt, float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+    ),
+    data,
+    t_start,
+    last_trades=10_000,
 )
-t_run = time.perf_counter() - t0
-st = hbt.state_values(0)
-print(
-    "RESULT",
-    n,
-    st.position,
-    st.num_trades,
-    round(t_run, 3),
-    round(time.perf_counter() - t_start, 3),
-    n_fits,
-)
-hbt.close()
-if sys.argv[-1] == "twice":  # the same run again, the strategy compiled: the loop alone
-    hbt = backtest()
-    t0 = time.perf_counter()
-    strategy(hbt, float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]))
-    print("COMPILED", round(time.perf_counter() - t0, 3))
-    hbt.close()

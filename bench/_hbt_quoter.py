@@ -26,7 +26,8 @@ import time
 
 t_start = time.perf_counter()
 import numpy as np  # noqa: E402
-from hftbacktest import BUY, GTX, LIMIT, BacktestAsset, HashMapMarketDepthBacktest  # noqa: E402
+from _hbt_common import run_and_report  # noqa: E402
+from hftbacktest import BUY, GTX, LIMIT  # noqa: E402
 from numba import njit  # noqa: E402
 
 
@@ -78,41 +79,10 @@ def strategy(hbt, c1, c2, qty, q_max, first_elapse_ns):  # type: ignore[no-untyp
 
 
 data = np.load(sys.argv[1])["data"]
-
-
-def backtest():  # type: ignore[no-untyped-def]
-    return HashMapMarketDepthBacktest(
-        [
-            BacktestAsset()
-            .data([data])
-            .linear_asset(1.0)
-            .constant_order_latency(10_000_000, 10_000_000)
-            .power_prob_queue_model(2.0)
-            .no_partial_fill_exchange()
-            .trading_value_fee_model(-0.0001, 0.0005)
-            .tick_size(0.1)
-            .lot_size(0.001)
-        ]
-    )
-
-
-hbt = backtest()
-t0 = time.perf_counter()
-n = strategy(hbt, float(sys.argv[2]), float(sys.argv[3]), 0.001, 10.0, int(sys.argv[4]))
-t_run = time.perf_counter() - t0
-st = hbt.state_values(0)
-print(
-    "RESULT",
-    n,
-    st.position,
-    st.num_trades,
-    round(t_run, 3),
-    round(time.perf_counter() - t_start, 3),
+run_and_report(
+    lambda hbt: strategy(
+        hbt, float(sys.argv[2]), float(sys.argv[3]), 0.001, 10.0, int(sys.argv[4])
+    ),
+    data,
+    t_start,
 )
-hbt.close()
-if sys.argv[-1] == "twice":  # the same run again, the strategy compiled: the loop alone
-    hbt = backtest()
-    t0 = time.perf_counter()
-    strategy(hbt, float(sys.argv[2]), float(sys.argv[3]), 0.001, 10.0, int(sys.argv[4]))
-    print("COMPILED", round(time.perf_counter() - t0, 3))
-    hbt.close()
